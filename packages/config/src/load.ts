@@ -1,0 +1,82 @@
+import { z } from 'zod';
+import { apiEnv } from './sections/api.js';
+import { coreEnv } from './sections/core.js';
+import { runninghubEnv } from './sections/runninghub.js';
+import { simEnv } from './sections/sim.js';
+import { webhooksEnv } from './sections/webhooks.js';
+import { workerEnv } from './sections/worker.js';
+
+const DEV_ADMIN_TOKEN = apiEnv.shape.ADMIN_TOKEN.parse(undefined);
+
+export const envSchema = z
+  .object({
+    ...coreEnv.shape,
+    ...apiEnv.shape,
+    ...runninghubEnv.shape,
+    ...workerEnv.shape,
+    ...webhooksEnv.shape,
+    ...simEnv.shape,
+  })
+  // `when`: cross-field rules run even when single fields failed, so one message names all.
+  .superRefine(
+    (env, ctx) => {
+      if (env.NODE_ENV === 'production' && env.ADMIN_TOKEN === DEV_ADMIN_TOKEN) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['ADMIN_TOKEN'],
+          message: 'must be set in production',
+        });
+      }
+      if (env.POLL_MIN_INTERVAL_MS > env.POLL_MAX_INTERVAL_MS) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['POLL_MIN_INTERVAL_MS'],
+          message: 'must not exceed POLL_MAX_INTERVAL_MS',
+        });
+      }
+      if (env.RUNNINGHUB_BASE_URL && !env.RUNNINGHUB_API_KEY) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['RUNNINGHUB_API_KEY'],
+          message: 'is required when RUNNINGHUB_BASE_URL is set',
+        });
+      }
+    },
+    { when: () => true },
+  );
+
+export type Config = z.infer<typeof envSchema>;
+
+/** Raised when the environment does not describe a runnable voxline; names every bad variable. */
+export class ConfigError extends Error {
+  constructor(readonly problems: Array<{ variable: string; message: string }>) {
+    super(
+      `Invalid configuration:\n${problems.map((p) => `  - ${p.variable}: ${p.message}`).join('\n')}`,
+    );
+    this.name = 'ConfigError';
+  }
+}
+
+// Empty strings mean "unset": docker-compose and shells often export VAR= for optional vars.
+function withoutEmpty(env: Record<string, string | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env)) {
+    if (value !== undefined && value !== '') out[key] = value;
+  }
+  return out;
+}
+
+/**
+ * Parses the environment once. Values never appear in the error, only variable names and
+ * rules: a bad variable may well be a secret.
+ */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const result = envSchema.safeParse(withoutEmpty(env));
+  if (result.success) return result.data;
+  throw new ConfigError(
+    result.error.issues.map((issue) => ({
+      variable: issue.path.join('.') || '(environment)',
+      message: issue.message,
+    })),
+  );
+}

@@ -1,0 +1,14 @@
+import { z } from 'zod';
+
+/** The upstream: RunningHub's OpenAPI v2, or the simulator speaking the same contract. */
+export const runninghubEnv = z.object({
+  // Unset means "no real upstream": `pnpm start` then runs the simulator and points here.
+  RUNNINGHUB_BASE_URL: z.url({ protocol: /^https?$/ }).optional(),
+  RUNNINGHUB_API_KEY: z.string().min(1).optional(),
+  // RunningHub limits tasks in flight per key (1 to 3 reported for shared keys).
+  RUNNINGHUB_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(10_000).default(3),
+  RUNNINGHUB_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
+  RUNNINGHUB_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).default(30_000),
+  // The contract's example voice id `Elegant_Man` breaks the documented 8-char minimum.
+  CUSTOM_VOICE_ID_MIN_LENGTH: z.coerce.number().int().min(1).max(256).default(8),
+});

@@ -1,0 +1,148 @@
+import { and, eq, inArray, sql } from 'drizzle-orm';
+import type { Executor } from '../client.js';
+import { audioResults } from '../schema/audio-results.js';
+import { cloneJobEvents } from '../schema/clone-job-events.js';
+import { type CloneJob, cloneJobs, type NewCloneJob } from '../schema/clone-jobs.js';
+import type { CloneStatus } from '../schema/enums.js';
+
+export async function insertCloneJobs(db: Executor, rows: NewCloneJob[]): Promise<void> {
+  if (rows.length === 0) return;
+  // One multi-row INSERT per chunk: Postgres caps a statement at 65,535 bind parameters.
+  const chunk = 2_000;
+  for (let i = 0; i < rows.length; i += chunk) {
+    await db.insert(cloneJobs).values(rows.slice(i, i + chunk));
+  }
+  await db.insert(cloneJobEvents).values(
+    rows.map((row) => ({
+      cloneJobId: row.id,
+      kind: 'transition',
+      fromStatus: null,
+      toStatus: 'queued' as const,
+    })),
+  );
+}
+
+export async function getCloneJob(
+  db: Executor,
+  params: { tenantId: string; id: string },
+): Promise<CloneJob | null> {
+  const [row] = await db
+    .select()
+    .from(cloneJobs)
+    .where(and(eq(cloneJobs.id, params.id), eq(cloneJobs.tenantId, params.tenantId)));
+  return row ?? null;
+}
+
+/** For workers, which act on a job id alone; never exposed to a tenant. */
+export async function getCloneJobById(
+  db: Executor,
+  params: { id: string },
+): Promise<CloneJob | null> {
+  const [row] = await db.select().from(cloneJobs).where(eq(cloneJobs.id, params.id));
+  return row ?? null;
+}
+
+export async function findCloneJobByIdempotencyKey(
+  db: Executor,
+  params: { tenantId: string; idempotencyKey: string },
+): Promise<CloneJob | null> {
+  const [row] = await db
+    .select()
+    .from(cloneJobs)
+    .where(
+      and(
+        eq(cloneJobs.tenantId, params.tenantId),
+        eq(cloneJobs.idempotencyKey, params.idempotencyKey),
+      ),
+    );
+  return row ?? null;
+}
+
+export interface TransitionParams {
+  id: string;
+  from: readonly CloneStatus[];
+  to: CloneStatus;
+  set?: Partial<
+    Pick<
+      CloneJob,
+      | 'attempts'
+      | 'run'
+      | 'upstreamTaskId'
+      | 'submittedAt'
+      | 'errorCode'
+      | 'errorMessage'
+      | 'completedAt'
+    >
+  >;
+  /** Stored on the transition's event row. */
+  detail?: Record<string, unknown>;
+}
+
+/**
+ * Moves a job from one of `from` to `to`, only if it is still in one of `from`, and appends the
+ * transition to the event log in the same transaction. Returns the updated row, or null when the
+ * job was elsewhere (a late or duplicate worker, a cancel that won the race): the caller must
+ * then do nothing further.
+ */
+export async function transitionCloneJob(
+  db: Executor,
+  params: TransitionParams,
+): Promise<CloneJob | null> {
+  return db.transaction(async (tx) => {
+    const [before] = await tx
+      .select({ status: cloneJobs.status })
+      .from(cloneJobs)
+      .where(and(eq(cloneJobs.id, params.id), inArray(cloneJobs.status, [...params.from])))
+      .for('update');
+    if (!before) return null;
+    const terminal =
+      params.to === 'succeeded' || params.to === 'failed' || params.to === 'canceled';
+    const [row] = await tx
+      .update(cloneJobs)
+      .set({
+        ...params.set,
+        status: params.to,
+        updatedAt: sql`now()`,
+        ...(terminal && !params.set?.completedAt ? { completedAt: sql`now()` } : {}),
+      })
+      .where(eq(cloneJobs.id, params.id))
+      .returning();
+    if (!row) return null;
+    await tx.insert(cloneJobEvents).values({
+      cloneJobId: params.id,
+      kind: 'transition',
+      fromStatus: before.status,
+      toStatus: params.to,
+      detail: params.detail ?? null,
+    });
+    return row;
+  });
+}
+
+/** Records a fact about a job that is not a status change (a retry, an ambiguous submit). */
+export async function appendCloneJobEvent(
+  db: Executor,
+  params: { cloneJobId: string; kind: string; detail?: Record<string, unknown> },
+): Promise<void> {
+  await db.insert(cloneJobEvents).values({
+    cloneJobId: params.cloneJobId,
+    kind: params.kind,
+    detail: params.detail ?? null,
+  });
+}
+
+export async function listCloneJobEvents(db: Executor, params: { cloneJobId: string }) {
+  return db
+    .select()
+    .from(cloneJobEvents)
+    .where(eq(cloneJobEvents.cloneJobId, params.cloneJobId))
+    .orderBy(cloneJobEvents.id);
+}
+
+export async function getAudioResult(db: Executor, params: { cloneJobId: string }) {
+  const [row] = await db
+    .select()
+    .from(audioResults)
+    .where(eq(audioResults.cloneJobId, params.cloneJobId));
+  return row ?? null;
+}

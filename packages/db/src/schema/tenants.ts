@@ -1,0 +1,14 @@
+import { pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+
+export const tenants = pgTable('tenants', {
+  id: uuid('id').primaryKey(),
+  name: text('name').notNull(),
+  // Signing needs the secret itself, so it is stored as issued (`whsec_…`), never logged.
+  webhookSecret: text('webhook_secret').notNull(),
+  // Kept signing beside the new secret until the grace period after rotation ends.
+  previousWebhookSecret: text('previous_webhook_secret'),
+  secretRotatedAt: timestamp('secret_rotated_at', { withTimezone: true }),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+});
+
+export type Tenant = typeof tenants.$inferSelect;

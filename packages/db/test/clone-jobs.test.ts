@@ -1,0 +1,110 @@
+import { createTestDatabase, type TestDatabase } from '@voxline/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createTenant,
+  findCloneJobByIdempotencyKey,
+  findTenantByApiKey,
+  insertCloneJobs,
+  listCloneJobEvents,
+  newId,
+  transitionCloneJob,
+} from '../src/index.js';
+
+const request = {
+  audio: 'https://example.com/ref.wav',
+  custom_voice_id: 'narrator01',
+  text: 'Hello there.',
+  need_noise_reduction: false,
+  need_volume_normalization: false,
+  model: 'speech-02-hd',
+};
+
+describe('clone job repository', () => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await createTestDatabase();
+  });
+  afterAll(async () => {
+    await db.drop();
+  });
+
+  async function newJob(tenantId: string, idempotencyKey?: string) {
+    const id = newId();
+    await insertCloneJobs(db.db, [
+      { id, tenantId, priority: 1, request, idempotencyKey: idempotencyKey ?? null },
+    ]);
+    return id;
+  }
+
+  it('finds a tenant by its API key, which is stored only as a hash', async () => {
+    const { tenant, apiKey } = await createTenant(db.db, { name: 'acme' });
+    expect(apiKey).toMatch(/^vxl_/);
+    expect((await findTenantByApiKey(db.db, { apiKey }))?.id).toBe(tenant.id);
+    expect(await findTenantByApiKey(db.db, { apiKey: `${apiKey}x` })).toBeNull();
+    const { rows } = await db.pool.query('select key_hash from api_keys where tenant_id = $1', [
+      tenant.id,
+    ]);
+    expect(rows[0].key_hash).not.toContain(apiKey);
+  });
+
+  it('moves forward only from the expected state and records each transition', async () => {
+    const { tenant } = await createTenant(db.db, { name: 't' });
+    const id = await newJob(tenant.id);
+    const submitting = await transitionCloneJob(db.db, { id, from: ['queued'], to: 'submitting' });
+    expect(submitting?.status).toBe('submitting');
+    // A late worker that still thinks the job is queued cannot move it.
+    expect(await transitionCloneJob(db.db, { id, from: ['queued'], to: 'submitting' })).toBeNull();
+    await transitionCloneJob(db.db, {
+      id,
+      from: ['submitting'],
+      to: 'running',
+      set: { upstreamTaskId: '2013508786110730241' },
+    });
+    const done = await transitionCloneJob(db.db, { id, from: ['running'], to: 'succeeded' });
+    expect(done?.completedAt).toBeInstanceOf(Date);
+    // Finishing twice, or moving a terminal job backwards, is refused.
+    expect(await transitionCloneJob(db.db, { id, from: ['running'], to: 'failed' })).toBeNull();
+    expect(
+      await transitionCloneJob(db.db, {
+        id,
+        from: ['running', 'submitting', 'queued'],
+        to: 'queued',
+      }),
+    ).toBeNull();
+    const events = await listCloneJobEvents(db.db, { cloneJobId: id });
+    expect(events.map((e) => [e.fromStatus, e.toStatus])).toEqual([
+      [null, 'queued'],
+      ['queued', 'submitting'],
+      ['submitting', 'running'],
+      ['running', 'succeeded'],
+    ]);
+  });
+
+  it('lets only one of two racing workers finish a job', async () => {
+    const { tenant } = await createTenant(db.db, { name: 'race' });
+    const id = await newJob(tenant.id);
+    await transitionCloneJob(db.db, { id, from: ['queued'], to: 'running' });
+    const results = await Promise.all([
+      transitionCloneJob(db.db, { id, from: ['running'], to: 'succeeded' }),
+      transitionCloneJob(db.db, { id, from: ['running'], to: 'failed' }),
+      transitionCloneJob(db.db, { id, from: ['queued', 'running'], to: 'canceled' }),
+    ]);
+    expect(results.filter((r) => r !== null)).toHaveLength(1);
+  });
+
+  it('keeps idempotency keys unique within a tenant only', async () => {
+    const a = (await createTenant(db.db, { name: 'a' })).tenant;
+    const b = (await createTenant(db.db, { name: 'b' })).tenant;
+    const first = await newJob(a.id, 'order-42');
+    await expect(newJob(a.id, 'order-42')).rejects.toThrow();
+    const other = await newJob(b.id, 'order-42');
+    expect(
+      (await findCloneJobByIdempotencyKey(db.db, { tenantId: a.id, idempotencyKey: 'order-42' }))
+        ?.id,
+    ).toBe(first);
+    expect(
+      (await findCloneJobByIdempotencyKey(db.db, { tenantId: b.id, idempotencyKey: 'order-42' }))
+        ?.id,
+    ).toBe(other);
+  });
+});

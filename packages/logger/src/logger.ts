@@ -1,0 +1,47 @@
+import { type DestinationStream, type Logger as PinoLogger, pino } from 'pino';
+import { REDACTED, redactPaths, redactSecrets } from './redact.js';
+
+export type Logger = PinoLogger;
+
+export interface LoggerOptions {
+  name: string;
+  level?: string;
+  /** Where lines go; stdout when omitted. Tests pass a stream to capture them. */
+  destination?: DestinationStream;
+  /** Exact secret values known at start (upstream key, admin token) to mask in any string. */
+  secrets?: Array<string | undefined>;
+}
+
+/**
+ * One pino logger per process. Child loggers (`logger.child({ jobId, batchId, tenantId })`)
+ * carry ids; secrets are removed by path and, in messages, by shape and by known value.
+ */
+export function createLogger(options: LoggerOptions): Logger {
+  const known = (options.secrets ?? []).filter((s): s is string => !!s && s.length >= 6);
+  const scrub = (text: string): string => {
+    let out = redactSecrets(text);
+    for (const secret of known) out = out.split(secret).join(REDACTED);
+    return out;
+  };
+  return pino(
+    {
+      name: options.name,
+      level: options.level ?? 'info',
+      redact: { paths: redactPaths, censor: REDACTED },
+      hooks: {
+        // Messages and error text are free-form; scrub them as strings.
+        logMethod(args, method) {
+          method.apply(
+            this,
+            args.map((arg) => (typeof arg === 'string' ? scrub(arg) : arg)) as typeof args,
+          );
+        },
+      },
+      formatters: {
+        // Any string in a logged object (an error message quoting a header, a URL) is scrubbed.
+        log: (object) => JSON.parse(scrub(JSON.stringify(object))) as Record<string, unknown>,
+      },
+    },
+    options.destination,
+  );
+}

@@ -1,0 +1,12 @@
+export * from './catalog.js';
+export { createRedis, type RedisRole, waitForRedis } from './connection.js';
+export { checkRedisReadiness, type RedisReadiness } from './readiness.js';
+export {
+  closeQueues,
+  createQueues,
+  type EnqueueItem,
+  enqueue,
+  parsePayload,
+  type Queues,
+} from './registry.js';
+export { UpstreamSlots } from './slots.js';
