@@ -40,7 +40,7 @@ describe('migrations', () => {
     const { rows } = await db.pool.query(
       `select table_name from information_schema.tables where table_schema = 'public' order by 1`,
     );
-    expect(rows.map((r) => r.table_name)).toEqual(TABLES);
+    expect(rows.map((r: { table_name: string }) => r.table_name)).toEqual(TABLES);
     expect(await pendingMigrations(db.db)).toEqual([]);
   });
 

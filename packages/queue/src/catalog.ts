@@ -123,3 +123,12 @@ export const QUEUE_NAMES = Object.values(catalog).map((entry) => entry.queue);
 
 /** BullMQ priorities: lower runs first. One interactive clone must not wait behind a batch. */
 export const PRIORITY = { interactive: 1, batch: 10 } as const;
+
+/**
+ * BullMQ job ids. They carry the run, so a redriven job gets a new id even while the failed
+ * job of the previous run is still kept for inspection.
+ */
+export const jobIds = {
+  submit: (cloneJobId: string, run: number) => `submit-${cloneJobId}-${run}`,
+  poll: (cloneJobId: string, run: number) => `poll-${cloneJobId}-${run}`,
+} as const;

@@ -3,15 +3,8 @@ import { readdir, readFile } from 'node:fs/promises';
 import { MIGRATIONS_FOLDER, runMigrations } from '@voxline/db';
 import pg from 'pg';
 import type { TestProject } from 'vitest/node';
+import './context.js';
 import { resolveServices } from './services.js';
-
-declare module 'vitest' {
-  export interface ProvidedContext {
-    databaseUrl: string;
-    redisUrl: string;
-    templateDatabase: string;
-  }
-}
 
 // The template's name follows the migrations' content, so a changed migration gets a new one.
 async function migrationsDigest(): Promise<string> {

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createRedis } from '@voxline/queue';
 import type { Redis } from 'ioredis';
 import { inject } from 'vitest';
+import './context.js';
 
 export interface TestRedis {
   url: string;

@@ -1,6 +1,5 @@
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { Executor } from '../client.js';
-import { audioResults } from '../schema/audio-results.js';
 import { cloneJobEvents } from '../schema/clone-job-events.js';
 import { type CloneJob, cloneJobs, type NewCloneJob } from '../schema/clone-jobs.js';
 import type { CloneStatus } from '../schema/enums.js';
@@ -137,12 +136,4 @@ export async function listCloneJobEvents(db: Executor, params: { cloneJobId: str
     .from(cloneJobEvents)
     .where(eq(cloneJobEvents.cloneJobId, params.cloneJobId))
     .orderBy(cloneJobEvents.id);
-}
-
-export async function getAudioResult(db: Executor, params: { cloneJobId: string }) {
-  const [row] = await db
-    .select()
-    .from(audioResults)
-    .where(eq(audioResults.cloneJobId, params.cloneJobId));
-  return row ?? null;
 }

@@ -1,0 +1,95 @@
+import { and, count, eq, sql } from 'drizzle-orm';
+import type { Executor } from '../client.js';
+import { type Batch, batches } from '../schema/batches.js';
+import { cloneJobs } from '../schema/clone-jobs.js';
+import { CLONE_STATUSES, type CloneStatus } from '../schema/enums.js';
+
+export type StatusCounts = Record<CloneStatus, number>;
+
+export async function insertBatch(db: Executor, row: typeof batches.$inferInsert): Promise<Batch> {
+  const [batch] = await db.insert(batches).values(row).returning();
+  if (!batch) throw new Error('batch insert returned nothing');
+  return batch;
+}
+
+export async function getBatch(
+  db: Executor,
+  params: { tenantId: string; id: string },
+): Promise<Batch | null> {
+  const [row] = await db
+    .select()
+    .from(batches)
+    .where(and(eq(batches.id, params.id), eq(batches.tenantId, params.tenantId)));
+  return row ?? null;
+}
+
+export async function findBatchByIdempotencyKey(
+  db: Executor,
+  params: { tenantId: string; idempotencyKey: string },
+): Promise<Batch | null> {
+  const [row] = await db
+    .select()
+    .from(batches)
+    .where(
+      and(eq(batches.tenantId, params.tenantId), eq(batches.idempotencyKey, params.idempotencyKey)),
+    );
+  return row ?? null;
+}
+
+export async function countBatchStatuses(
+  db: Executor,
+  params: { batchId: string },
+): Promise<StatusCounts> {
+  const rows = await db
+    .select({ status: cloneJobs.status, n: count() })
+    .from(cloneJobs)
+    .where(eq(cloneJobs.batchId, params.batchId))
+    .groupBy(cloneJobs.status);
+  const counts = Object.fromEntries(CLONE_STATUSES.map((s) => [s, 0])) as StatusCounts;
+  for (const row of rows) counts[row.status] = row.n;
+  return counts;
+}
+
+/**
+ * Marks a running batch finished once none of its lines is active; `canceled` when a cancel
+ * asked for it, else `completed`. Conditional, so exactly one caller wins and gets the row.
+ * Callers run it after committing a line's terminal transition: two lines finishing at once
+ * then both see each other's commit, and at least one of them completes the batch.
+ */
+export async function completeBatchIfDone(
+  db: Executor,
+  params: { batchId: string; status?: 'completed' | 'canceled' },
+): Promise<Batch | null> {
+  const [row] = await db
+    .update(batches)
+    .set({ status: params.status ?? 'completed', completedAt: sql`now()` })
+    .where(
+      and(
+        eq(batches.id, params.batchId),
+        eq(batches.status, 'running'),
+        sql`not exists (select 1 from ${cloneJobs} where ${cloneJobs.batchId} = ${params.batchId}
+            and ${cloneJobs.status} in ('queued', 'submitting', 'running'))`,
+      ),
+    )
+    .returning();
+  return row ?? null;
+}
+
+/** Running batches with no active line left: the reconciler finishes them. */
+export async function findFinishedRunningBatches(
+  db: Executor,
+  params: { limit: number },
+): Promise<string[]> {
+  const rows = await db
+    .select({ id: batches.id })
+    .from(batches)
+    .where(
+      and(
+        eq(batches.status, 'running'),
+        sql`not exists (select 1 from ${cloneJobs} where ${cloneJobs.batchId} = ${batches.id}
+            and ${cloneJobs.status} in ('queued', 'submitting', 'running'))`,
+      ),
+    )
+    .limit(params.limit);
+  return rows.map((r) => r.id);
+}

@@ -1,0 +1,50 @@
+import type { StatusCounts } from './repos/batches.js';
+import type { AudioResult } from './schema/audio-results.js';
+import type { Batch } from './schema/batches.js';
+import type { CloneJob } from './schema/clone-jobs.js';
+
+/**
+ * The public shape of a clone job: what `GET /v1/clones/:id` returns and what webhook events
+ * carry as `data`. One function, so the API and the webhooks can never disagree.
+ */
+export function cloneResource(job: CloneJob, audio: AudioResult | null) {
+  return {
+    id: job.id,
+    object: 'clone' as const,
+    batch_id: job.batchId,
+    ref: job.ref,
+    status: job.status,
+    attempts: job.attempts,
+    run: job.run,
+    upstream_task_id: job.upstreamTaskId,
+    request: job.request,
+    audio: audio
+      ? {
+          url: audio.url,
+          type: audio.outputType,
+          url_expires_at: audio.urlExpiresAt?.toISOString() ?? null,
+          usage: audio.usage ?? null,
+        }
+      : null,
+    error: job.errorCode ? { code: job.errorCode, message: job.errorMessage ?? '' } : null,
+    metadata: job.metadata ?? null,
+    created_at: job.createdAt.toISOString(),
+    updated_at: job.updatedAt.toISOString(),
+    completed_at: job.completedAt?.toISOString() ?? null,
+  };
+}
+export type CloneResource = ReturnType<typeof cloneResource>;
+
+export function batchResource(batch: Batch, counts: StatusCounts) {
+  return {
+    id: batch.id,
+    object: 'batch' as const,
+    status: batch.status,
+    total: batch.total,
+    counts,
+    metadata: batch.metadata ?? null,
+    created_at: batch.createdAt.toISOString(),
+    completed_at: batch.completedAt?.toISOString() ?? null,
+  };
+}
+export type BatchResource = ReturnType<typeof batchResource>;
