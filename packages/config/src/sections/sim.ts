@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-/** The RunningHub simulator (apps/runninghub-sim). */
+/** The RunningHub simulator (apps/runninghub-sim) and the live contract tests. */
 export const simEnv = z.object({
   SIM_HOST: z.string().min(1).default('127.0.0.1'),
   SIM_PORT: z.coerce.number().int().min(0).max(65535).default(8090),
@@ -20,4 +20,27 @@ export const simEnv = z.object({
     .default(24 * 3_600_000),
   // The base of URLs the simulator hands out; defaults to its own listening address.
   SIM_PUBLIC_URL: z.url().optional(),
+  // Keys whose submits fail with a code, e.g. "broke-key:416,revoked-key:801".
+  SIM_KEY_ERRORS: z
+    .string()
+    .regex(/^[^,]+:\d+(,[^,]+:\d+)*$/, 'must be key:code pairs separated by commas')
+    .optional(),
+  // Fault probabilities, e.g. "http502=0.02,code1003=0.05,taskFail=0.01" (kinds: see the sim).
+  SIM_FAULTS: z
+    .string()
+    .regex(/^[A-Za-z0-9]+=(0(\.\d+)?|1(\.0+)?)(,[A-Za-z0-9]+=(0(\.\d+)?|1(\.0+)?))*$/, {
+      message: 'must be kind=probability pairs separated by commas',
+    })
+    .optional(),
+  // A slow response waits this long; the default outlasts the client's 30 s request timeout.
+  SIM_SLOW_RESPONSE_MS: z.coerce.number().int().min(0).default(35_000),
+  // The contract calls a duplicate custom_voice_id an upstream error (MiniMax 2039).
+  SIM_DUPLICATE_VOICE_ID: z.enum(['allow', 'fail-task']).default('fail-task'),
+  // The code of a task failed by the taskFail fault (1005: upstream internal error).
+  SIM_TASK_FAIL_CODE: z.string().regex(/^\d+$/, 'must be a numeric code').default('1005'),
+  // Task records kept in memory; the oldest finished ones are dropped beyond it.
+  SIM_MAX_TASKS: z.coerce.number().int().min(100).default(100_000),
+  // The contract suite also runs against the real RunningHub (costs money per submit) when
+  // this is set together with RUNNINGHUB_API_KEY.
+  RUNNINGHUB_LIVE: z.stringbool().default(false),
 });

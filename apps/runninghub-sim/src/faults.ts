@@ -1,0 +1,138 @@
+import type { Random } from './prng.js';
+
+export const SIM_ENDPOINTS = ['submit', 'query', 'upload', 'cancel'] as const;
+export type SimEndpoint = (typeof SIM_ENDPOINTS)[number];
+
+/** Faults drawn by probability; a script may also use these names as shorthand. */
+export const FAULT_KINDS = [
+  'http500',
+  'http502',
+  'http429',
+  'code1003',
+  'code1011',
+  'code421',
+  'malformedJson',
+  'truncatedJson',
+  'slowResponse',
+  'taskFail',
+  'taskNeverFinishes',
+  'unknownTask',
+] as const;
+export type FaultKind = (typeof FAULT_KINDS)[number];
+
+export type FaultProbabilities = Partial<Record<FaultKind, number>>;
+
+/**
+ * One injected fault. `http` and `code` reject the request before it is processed;
+ * `malformedJson`, `truncatedJson` and `slow` damage the answer of a request that was
+ * processed (a submit's task exists: the ambiguous submit a worker must survive).
+ */
+export type Fault =
+  | { kind: 'none' }
+  | { kind: 'http'; status: number; retryAfterS?: number }
+  | { kind: 'code'; code: string; message?: string }
+  | { kind: 'malformedJson' }
+  | { kind: 'truncatedJson' }
+  | { kind: 'slow'; delayMs?: number }
+  | { kind: 'taskFail'; code?: string; message?: string }
+  | { kind: 'taskNeverFinishes' }
+  | { kind: 'unknownTask' };
+
+export type ScriptEntry = FaultKind | 'none' | Fault;
+
+const TASK_ONLY = new Set<Fault['kind']>(['taskFail', 'taskNeverFinishes']);
+
+export function faultFromKind(kind: FaultKind | 'none'): Fault {
+  switch (kind) {
+    case 'none':
+      return { kind: 'none' };
+    case 'http500':
+      return { kind: 'http', status: 500 };
+    case 'http502':
+      return { kind: 'http', status: 502 };
+    case 'http429':
+      return { kind: 'http', status: 429 };
+    case 'code1003':
+      return { kind: 'code', code: '1003' };
+    case 'code1011':
+      return { kind: 'code', code: '1011' };
+    case 'code421':
+      return { kind: 'code', code: '421' };
+    case 'slowResponse':
+      return { kind: 'slow' };
+    default:
+      return { kind };
+  }
+}
+
+export function toFault(entry: ScriptEntry): Fault {
+  return typeof entry === 'string' ? faultFromKind(entry) : entry;
+}
+
+/** Which faults make sense where; a script that asks for another is refused up front. */
+export function faultApplies(fault: Fault, endpoint: SimEndpoint): boolean {
+  if (TASK_ONLY.has(fault.kind)) return endpoint === 'submit';
+  if (fault.kind === 'unknownTask') return endpoint === 'query';
+  return true;
+}
+
+/** The counter name of an injected fault in the statistics. */
+export function faultLabel(fault: Fault): string {
+  switch (fault.kind) {
+    case 'http':
+      return `http${fault.status}`;
+    case 'code':
+      return `code${fault.code}`;
+    case 'slow':
+      return 'slowResponse';
+    default:
+      return fault.kind;
+  }
+}
+
+const REQUEST_LEVEL: FaultKind[] = [
+  'http500',
+  'http502',
+  'http429',
+  'code1003',
+  'code1011',
+  'code421',
+  'malformedJson',
+  'truncatedJson',
+  'slowResponse',
+  'unknownTask',
+];
+
+/**
+ * Draws at most one request-level fault and, on submit, the task's own fate. Kinds are
+ * tried in a fixed order so that a seed replays the same run.
+ */
+export function drawFaults(
+  random: Random,
+  probabilities: FaultProbabilities,
+  endpoint: SimEndpoint,
+): { request: Fault | null; task: Fault | null } {
+  let request: Fault | null = null;
+  for (const kind of REQUEST_LEVEL) {
+    const p = probabilities[kind] ?? 0;
+    if (p <= 0) continue;
+    const fault = faultFromKind(kind);
+    if (kind === 'code421' && endpoint !== 'submit') continue;
+    if (!faultApplies(fault, endpoint)) continue;
+    if (random() < p) {
+      request = fault;
+      break;
+    }
+  }
+  let task: Fault | null = null;
+  if (endpoint === 'submit') {
+    for (const kind of ['taskFail', 'taskNeverFinishes'] as const) {
+      const p = probabilities[kind] ?? 0;
+      if (p > 0 && random() < p) {
+        task = faultFromKind(kind);
+        break;
+      }
+    }
+  }
+  return { request, task };
+}

@@ -1,0 +1,133 @@
+import type { Config } from '@voxline/config';
+import { parseList } from '@voxline/config';
+import type { Logger } from '@voxline/logger';
+import {
+  FAULT_KINDS,
+  type FaultKind,
+  type FaultProbabilities,
+  type ScriptEntry,
+  type SimEndpoint,
+} from './faults.js';
+
+export interface Durations {
+  baseMs: number;
+  perCharMs: number;
+  /** Sigma of the log-normal factor applied to base + perChar * length. */
+  sigma: number;
+}
+
+export interface SimOptions {
+  host: string;
+  /** 0 picks a free port. */
+  port: number;
+  /** Base of the URLs handed out (files, media); defaults to the listening address. */
+  publicUrl: string | null;
+  /** Accepted Bearer keys; null accepts any non-empty key. */
+  apiKeys: string[] | null;
+  controlToken: string;
+  maxInFlight: number;
+  seed: number;
+  durations: Durations;
+  linkTtlMs: number;
+  voiceIdMinLength: number;
+  /** The contract says a duplicate custom_voice_id is an upstream error; MiniMax says 2039. */
+  duplicateVoiceId: 'allow' | 'fail-task';
+  /** A key whose submits fail with this code (balance 416, auth 801, moderation 1501...). */
+  keyErrors: Record<string, string>;
+  faults: FaultProbabilities;
+  faultsByEndpoint: Partial<Record<SimEndpoint, FaultProbabilities>>;
+  script: Partial<Record<SimEndpoint, ScriptEntry[]>>;
+  /** Delay of a slow response; the default outlasts the client's default 30 s timeout. */
+  slowResponseMs: number;
+  /** retry-after (seconds) sent with an injected HTTP 429. */
+  retryAfterS: number;
+  /** Code of a task failed by the `taskFail` fault when it names none. */
+  taskFailCode: string;
+  /** usage.consumeMoney of a successful task (CNY; RunningHub's price list, 2026-04). */
+  price: string;
+  /** Task records kept; the oldest finished ones are dropped beyond it. */
+  maxTasks: number;
+  /** The contract's limit for reference audio. */
+  maxUploadBytes: number;
+  /** All uploaded files together; the oldest are dropped beyond it. */
+  maxStoredUploadBytes: number;
+  logger: Logger | null;
+  /** The clock; tests may pass their own. */
+  now: () => number;
+}
+
+export const DEFAULT_SIM_OPTIONS: SimOptions = {
+  host: '127.0.0.1',
+  port: 0,
+  publicUrl: null,
+  apiKeys: null,
+  controlToken: 'voxline-sim-control',
+  maxInFlight: 3,
+  seed: 1,
+  durations: { baseMs: 3_000, perCharMs: 40, sigma: 0.3 },
+  linkTtlMs: 24 * 3_600_000,
+  voiceIdMinLength: 8,
+  duplicateVoiceId: 'fail-task',
+  keyErrors: {},
+  faults: {},
+  faultsByEndpoint: {},
+  script: {},
+  slowResponseMs: 35_000,
+  retryAfterS: 1,
+  taskFailCode: '1005',
+  price: '3.12',
+  maxTasks: 100_000,
+  maxUploadBytes: 10 * 1024 * 1024,
+  maxStoredUploadBytes: 256 * 1024 * 1024,
+  logger: null,
+  now: Date.now,
+};
+
+/** "key:code,key:code" as in SIM_KEY_ERRORS. */
+export function parseKeyErrors(value: string | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const item of parseList(value)) {
+    const at = item.lastIndexOf(':');
+    out[item.slice(0, at)] = item.slice(at + 1);
+  }
+  return out;
+}
+
+/** "http500=0.01,code1003=0.05" as in SIM_FAULTS. */
+export function parseFaults(value: string | undefined): FaultProbabilities {
+  const out: FaultProbabilities = {};
+  for (const item of parseList(value)) {
+    const [kind, p] = item.split('=');
+    if (!(FAULT_KINDS as readonly string[]).includes(kind ?? '')) {
+      throw new Error(`SIM_FAULTS: unknown fault ${kind}; known: ${FAULT_KINDS.join(', ')}`);
+    }
+    out[kind as FaultKind] = Number(p);
+  }
+  return out;
+}
+
+export function simOptionsFromConfig(config: Config): Partial<SimOptions> {
+  const apiKeys = parseList(config.SIM_API_KEYS);
+  return {
+    host: config.SIM_HOST,
+    port: config.SIM_PORT,
+    publicUrl: config.SIM_PUBLIC_URL ?? null,
+    apiKeys: apiKeys.length > 0 ? apiKeys : null,
+    controlToken: config.SIM_CONTROL_TOKEN,
+    maxInFlight: config.SIM_MAX_IN_FLIGHT,
+    seed: config.SIM_SEED,
+    durations: {
+      baseMs: config.SIM_BASE_DURATION_MS,
+      perCharMs: config.SIM_PER_CHAR_MS,
+      sigma: config.SIM_DURATION_SIGMA,
+    },
+    linkTtlMs: config.SIM_LINK_TTL_MS,
+    voiceIdMinLength: config.CUSTOM_VOICE_ID_MIN_LENGTH,
+    duplicateVoiceId: config.SIM_DUPLICATE_VOICE_ID,
+    keyErrors: parseKeyErrors(config.SIM_KEY_ERRORS),
+    faults: parseFaults(config.SIM_FAULTS),
+    slowResponseMs: config.SIM_SLOW_RESPONSE_MS,
+    taskFailCode: config.SIM_TASK_FAIL_CODE,
+    maxTasks: config.SIM_MAX_TASKS,
+  };
+}

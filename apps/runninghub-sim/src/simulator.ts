@@ -1,0 +1,438 @@
+import { voiceCloneParamsSchema } from '@voxline/runninghub';
+import { errorReply, type ResultLinks, type SimReply, taskBody } from './bodies.js';
+import { drawFaults, type Fault, faultLabel, type SimEndpoint, toFault } from './faults.js';
+import { TaskIds } from './ids.js';
+import { bearerOf, keyLabel, sameSecret } from './keys.js';
+import { LinkSigner } from './links.js';
+import { MarkerError, parseMarkers } from './markers.js';
+import { messageFor } from './messages.js';
+import type { SimOptions } from './options.js';
+import { logNormalFactor, type Random, stream } from './prng.js';
+import { type ParsedScenario, type Scenario, scenarioSchema } from './scenario.js';
+import { fingerprint, type SimStats, StatsCollector } from './stats.js';
+import { finishedAt, type SimStatus, type SimTask, statusAt, TaskStore } from './tasks.js';
+import { type StoredUpload, sniffAudio, UploadStore } from './uploads.js';
+import { renderWav } from './wav.js';
+
+export interface SimTaskView {
+  taskId: string;
+  /** The key's label (see keyLabel), never the key. */
+  key: string;
+  customVoiceId: string;
+  model: string;
+  textLength: number;
+  status: SimStatus;
+  errorCode: string;
+  createdAt: number;
+  runningAt: number;
+  /** When the task ends or ended by its schedule; null for a task that never finishes. */
+  finishesAt: number | null;
+  /** When it did end (SUCCESS/FAILED/CANCEL), null while in flight. */
+  finishedAt: number | null;
+  queries: number;
+}
+
+export type CurrentScenario = Required<Omit<ParsedScenario, 'script'>> & {
+  script: Partial<Record<SimEndpoint, Fault[]>>;
+};
+
+// Part of a task's time spent QUEUED before RUNNING.
+const QUEUED_SHARE = 0.1;
+function fieldOf(body: unknown, name: string): string | null {
+  if (!body || typeof body !== 'object') return null;
+  const value = (body as Record<string, unknown>)[name];
+  if (typeof value === 'string' && value !== '') return value;
+  if (typeof value === 'number') return String(value);
+  return null;
+}
+
+/**
+ * RunningHub's voice-clone service, minus HTTP: routes call these methods. All state is in
+ * memory and bounded; task status is derived from the clock when asked.
+ */
+export class Simulator {
+  /** Where handed-out URLs point; set once the server listens. */
+  baseUrl = '';
+  readonly #initial: SimOptions;
+  #opts: SimOptions;
+  #scripts = new Map<SimEndpoint, Fault[]>();
+  #durationRandom: Random;
+  #faultRandom: Random;
+  readonly #tasks: TaskStore;
+  readonly #uploads: UploadStore;
+  #stats = new StatsCollector();
+  readonly #ids = new TaskIds();
+  readonly #links = new LinkSigner();
+  readonly #schema: ReturnType<typeof voiceCloneParamsSchema>;
+
+  constructor(options: SimOptions) {
+    this.#initial = options;
+    this.#opts = { ...options };
+    this.#tasks = new TaskStore(options.maxTasks);
+    this.#uploads = new UploadStore(options.maxStoredUploadBytes);
+    this.#schema = voiceCloneParamsSchema({ voiceIdMinLength: options.voiceIdMinLength });
+    this.#durationRandom = stream(options.seed, 'durations');
+    this.#faultRandom = stream(options.seed, 'faults');
+    this.setScenario({ script: options.script });
+  }
+
+  now(): number {
+    return this.#opts.now();
+  }
+
+  get options(): Readonly<SimOptions> {
+    return this.#opts;
+  }
+
+  // --- the upstream API ---------------------------------------------------------------
+
+  submit(authorization: string | undefined, body: unknown): SimReply {
+    const key = bearerOf(authorization);
+    const denied = this.#authenticate('submit', key);
+    if (denied || key === null) return denied ?? this.#missingKey('submit');
+    const label = keyLabel(key);
+    const now = this.now();
+    const print = fingerprint(label, body);
+    this.#stats.submitted(print);
+    const faults = this.#nextFaults('submit');
+    const rejected = this.#rejectByFault('submit', faults.request);
+    if (rejected) return rejected;
+    return this.#damage(this.#accept(key, label, body, print, faults.task, now), faults.request);
+  }
+
+  query(authorization: string | undefined, body: unknown): SimReply {
+    const key = bearerOf(authorization);
+    const denied = this.#authenticate('query', key);
+    if (denied || key === null) return denied ?? this.#missingKey('query');
+    const label = keyLabel(key);
+    const now = this.now();
+    const taskId = fieldOf(body, 'taskId');
+    const found = taskId === null ? undefined : this.#tasks.get(taskId);
+    // Another key's task is as unknown as a task that never existed.
+    const task = found?.keyLabel === label ? found : undefined;
+    if (task) task.queries++;
+    this.#stats.queried(task ? task.queries : null);
+    const faults = this.#nextFaults('query');
+    const rejected = this.#rejectByFault('query', faults.request);
+    if (rejected) return rejected;
+    if (taskId === null) return errorReply('query', '301', 'PARAMS_INVALID: taskId');
+    if (!task || faults.request?.kind === 'unknownTask') {
+      return this.#damage(errorReply('query', '1007'), faults.request);
+    }
+    return this.#damage(
+      { status: 200, body: taskBody(task, now, this.#resultLinks()) },
+      faults.request,
+    );
+  }
+
+  upload(
+    authorization: string | undefined,
+    file: { bytes: Buffer; tooLarge: boolean } | null,
+  ): SimReply {
+    const key = bearerOf(authorization);
+    const denied = this.#authenticate('upload', key);
+    if (denied || key === null) return denied ?? this.#missingKey('upload');
+    this.#stats.uploads++;
+    const faults = this.#nextFaults('upload');
+    const rejected = this.#rejectByFault('upload', faults.request);
+    if (rejected) return rejected;
+    if (!file) return errorReply('upload', '301', 'PARAMS_INVALID: multipart field "file"');
+    if (file.tooLarge) {
+      const mb = Math.round(this.#opts.maxUploadBytes / 1024 / 1024);
+      return errorReply('upload', '301', `FILE_TOO_LARGE: at most ${mb} MB`);
+    }
+    const kind = sniffAudio(file.bytes);
+    if (!kind) return errorReply('upload', '301', 'UNSUPPORTED_FILE_TYPE: MP3 or WAV only');
+    const stored = this.#uploads.add(file.bytes, kind);
+    const body = {
+      code: 0,
+      message: 'success',
+      data: {
+        download_url: `${this.baseUrl}/media/${stored.id}.${stored.extension}`,
+        type: 'audio',
+        size: stored.bytes.length,
+        fileName: stored.fileName,
+      },
+    };
+    return this.#damage({ status: 200, body }, faults.request);
+  }
+
+  /** v1 cancel: the key travels in the body. */
+  cancel(body: unknown): SimReply {
+    const key = fieldOf(body, 'apiKey');
+    const denied = this.#authenticate('cancel', key);
+    if (denied || key === null) return denied ?? this.#missingKey('cancel');
+    const now = this.now();
+    this.#stats.cancels++;
+    const faults = this.#nextFaults('cancel');
+    const rejected = this.#rejectByFault('cancel', faults.request);
+    if (rejected) return rejected;
+    const taskId = fieldOf(body, 'taskId');
+    const task = taskId === null ? undefined : this.#tasks.get(taskId);
+    if (!task || task.keyLabel !== keyLabel(key)) return errorReply('cancel', '1007');
+    if (finishedAt(task, now) !== null) {
+      return { status: 200, body: { code: 1, msg: 'TASK_ALREADY_FINISHED', data: null } };
+    }
+    task.cancelledAt = now;
+    return this.#damage(
+      { status: 200, body: { code: 0, msg: 'success', data: null } },
+      faults.request,
+    );
+  }
+
+  /** A result file: 403 for a bad signature, 410 once the link expired. */
+  file(name: string, expires: string | undefined, sig: string | undefined) {
+    const taskId = /^(\d+)\.wav$/.exec(name)?.[1];
+    if (!taskId) return { status: 404 } as const;
+    const check = this.#links.check(taskId, expires, sig, this.now());
+    if (check === 'forbidden') return { status: 403 } as const;
+    if (check === 'expired') return { status: 410 } as const;
+    const task = this.#tasks.get(taskId);
+    if (!task || statusAt(task, this.now()) !== 'SUCCESS') return { status: 404 } as const;
+    this.#stats.fileDownloads++;
+    return { status: 200, wav: renderWav(taskId, task.textLength) } as const;
+  }
+
+  media(name: string): StoredUpload | undefined {
+    const id = /^([0-9a-f]{32})\.(wav|mp3)$/.exec(name)?.[1];
+    return id ? this.#uploads.get(id) : undefined;
+  }
+
+  // --- control ------------------------------------------------------------------------
+
+  /** Changes what is given, keeps the rest. Throws a ZodError for a bad scenario. */
+  setScenario(input: Scenario): void {
+    const s = scenarioSchema.parse(input);
+    const o = this.#opts;
+    if (s.maxInFlight !== undefined) o.maxInFlight = s.maxInFlight;
+    if (s.durations) o.durations = { ...o.durations, ...s.durations };
+    if (s.linkTtlMs !== undefined) o.linkTtlMs = s.linkTtlMs;
+    if (s.duplicateVoiceId !== undefined) o.duplicateVoiceId = s.duplicateVoiceId;
+    if (s.keyErrors) o.keyErrors = s.keyErrors;
+    if (s.faults) o.faults = s.faults;
+    if (s.faultsByEndpoint) o.faultsByEndpoint = s.faultsByEndpoint;
+    if (s.slowResponseMs !== undefined) o.slowResponseMs = s.slowResponseMs;
+    if (s.retryAfterS !== undefined) o.retryAfterS = s.retryAfterS;
+    if (s.taskFailCode !== undefined) o.taskFailCode = s.taskFailCode;
+    if (s.seed !== undefined) {
+      o.seed = s.seed;
+      this.#durationRandom = stream(s.seed, 'durations');
+      this.#faultRandom = stream(s.seed, 'faults');
+    }
+    for (const [endpoint, entries] of Object.entries(s.script ?? {})) {
+      this.#scripts.set(endpoint as SimEndpoint, (entries ?? []).map(toFault));
+    }
+  }
+
+  scenario(): CurrentScenario {
+    const o = this.#opts;
+    return {
+      maxInFlight: o.maxInFlight,
+      durations: { ...o.durations },
+      linkTtlMs: o.linkTtlMs,
+      duplicateVoiceId: o.duplicateVoiceId,
+      keyErrors: Object.fromEntries(Object.entries(o.keyErrors).map(([k, c]) => [keyLabel(k), c])),
+      faults: { ...o.faults },
+      faultsByEndpoint: { ...o.faultsByEndpoint },
+      script: Object.fromEntries([...this.#scripts].map(([e, q]) => [e, [...q]])),
+      slowResponseMs: o.slowResponseMs,
+      retryAfterS: o.retryAfterS,
+      taskFailCode: o.taskFailCode,
+      seed: o.seed,
+    };
+  }
+
+  /** Back to the start: no tasks, uploads or statistics; the initial scenario and seed. */
+  reset(): void {
+    this.#opts = { ...this.#initial };
+    this.#tasks.clear();
+    this.#uploads.clear();
+    this.#stats = new StatsCollector();
+    this.#scripts.clear();
+    this.#durationRandom = stream(this.#initial.seed, 'durations');
+    this.#faultRandom = stream(this.#initial.seed, 'faults');
+    this.setScenario({ script: this.#initial.script });
+  }
+
+  stats(): SimStats {
+    const now = this.now();
+    const byStatus: Record<string, number> = {};
+    for (const task of this.#tasks.all()) {
+      const status = statusAt(task, now);
+      byStatus[status] = (byStatus[status] ?? 0) + 1;
+    }
+    return this.#stats.snapshot(this.#tasks.inFlightByKey(now), byStatus);
+  }
+
+  tasks(): SimTaskView[] {
+    const now = this.now();
+    return Array.from(this.#tasks.all(), (task) => this.#view(task, now));
+  }
+
+  task(taskId: string): SimTaskView | null {
+    const task = this.#tasks.get(taskId);
+    return task ? this.#view(task, this.now()) : null;
+  }
+
+  // --- internals ----------------------------------------------------------------------
+
+  #resultLinks(): ResultLinks {
+    return {
+      baseUrl: this.baseUrl,
+      signer: this.#links,
+      ttlMs: this.#opts.linkTtlMs,
+      price: this.#opts.price,
+    };
+  }
+
+  #view(task: SimTask, now: number): SimTaskView {
+    const status = statusAt(task, now);
+    return {
+      taskId: task.taskId,
+      key: task.keyLabel,
+      customVoiceId: task.customVoiceId,
+      model: task.model,
+      textLength: task.textLength,
+      status,
+      errorCode: status === 'FAILED' ? (task.failCode ?? '') : '',
+      createdAt: task.createdAt,
+      runningAt: task.runningAt,
+      finishesAt: task.finishesAt,
+      finishedAt: finishedAt(task, now),
+      queries: task.queries,
+    };
+  }
+
+  #authenticate(endpoint: SimEndpoint, key: string | null): SimReply | null {
+    if (key === null) return null;
+    const allowed = this.#opts.apiKeys;
+    if (allowed && !allowed.some((k) => sameSecret(k, key))) {
+      return errorReply(endpoint, '802');
+    }
+    return null;
+  }
+
+  #missingKey(endpoint: SimEndpoint): SimReply {
+    // The v1 cancel carries its key in the body, so a missing one is a business error there.
+    if (endpoint === 'cancel') return errorReply('cancel', '801');
+    return { ...errorReply(endpoint, '801'), status: 401 };
+  }
+
+  #nextFaults(endpoint: SimEndpoint): { request: Fault | null; task: Fault | null } {
+    const queued = this.#scripts.get(endpoint)?.shift();
+    if (queued) {
+      if (queued.kind === 'none') return { request: null, task: null };
+      if (queued.kind === 'taskFail' || queued.kind === 'taskNeverFinishes') {
+        return { request: null, task: queued };
+      }
+      return { request: queued, task: null };
+    }
+    const probabilities = { ...this.#opts.faults, ...this.#opts.faultsByEndpoint[endpoint] };
+    return drawFaults(this.#faultRandom, probabilities, endpoint);
+  }
+
+  /** HTTP and code faults answer instead of the service; others are applied afterwards. */
+  #rejectByFault(endpoint: SimEndpoint, fault: Fault | null): SimReply | null {
+    if (fault?.kind === 'http') {
+      this.#stats.injected(faultLabel(fault));
+      if (fault.status === 429) {
+        const retryAfter = String(fault.retryAfterS ?? this.#opts.retryAfterS);
+        return {
+          status: 429,
+          body: { message: 'Too Many Requests' },
+          headers: { 'retry-after': retryAfter },
+        };
+      }
+      // Gateways answer 502/503/504 with an HTML page, not the API's JSON.
+      if (fault.status >= 502 && fault.status <= 504) {
+        return { status: fault.status, body: `<html><body>${fault.status}</body></html>` };
+      }
+      return { status: fault.status, body: { errorCode: String(fault.status), errorMessage: '' } };
+    }
+    if (fault?.kind === 'code') {
+      this.#stats.injected(faultLabel(fault));
+      return errorReply(endpoint, fault.code, fault.message);
+    }
+    return null;
+  }
+
+  #damage(reply: SimReply, fault: Fault | null): SimReply {
+    if (!fault) return reply;
+    if (fault.kind === 'malformedJson' || fault.kind === 'truncatedJson') {
+      this.#stats.injected(faultLabel(fault));
+      return { ...reply, damage: fault.kind };
+    }
+    if (fault.kind === 'slow') {
+      this.#stats.injected(faultLabel(fault));
+      return { ...reply, delayMs: fault.delayMs ?? this.#opts.slowResponseMs };
+    }
+    if (fault.kind === 'unknownTask') this.#stats.injected(faultLabel(fault));
+    return reply;
+  }
+
+  #accept(
+    key: string,
+    label: string,
+    body: unknown,
+    print: string,
+    taskFault: Fault | null,
+    now: number,
+  ): SimReply {
+    const reject = (code: string, message?: string): SimReply => {
+      this.#stats.rejectedSubmit(code);
+      return errorReply('submit', code, message);
+    };
+    const keyError = this.#opts.keyErrors[key];
+    if (keyError) return reject(keyError);
+    const parsed = this.#schema.safeParse(body);
+    if (!parsed.success) {
+      return reject(
+        '301',
+        `PARAMS_INVALID: ${parsed.error.issues.map((i) => i.message).join('; ')}`,
+      );
+    }
+    let markers: ReturnType<typeof parseMarkers>;
+    try {
+      markers = parseMarkers(parsed.data.text);
+    } catch (error) {
+      if (error instanceof MarkerError) return reject('301', `PARAMS_INVALID: ${error.message}`);
+      throw error;
+    }
+    if (markers.submitCode) return reject(markers.submitCode);
+    if (this.#tasks.inFlight(label, now) >= this.#opts.maxInFlight) return reject('421');
+
+    const textLength = Array.from(markers.text).length;
+    const { baseMs, perCharMs, sigma } = this.#opts.durations;
+    // Drawn even when a marker fixes the duration, so later tasks keep their durations.
+    const factor = logNormalFactor(this.#durationRandom, sigma);
+    const duration = markers.durationMs ?? Math.round((baseMs + perCharMs * textLength) * factor);
+    let failCode = markers.taskCode;
+    let never = markers.never;
+    if (taskFault) {
+      this.#stats.injected(faultLabel(taskFault));
+      if (taskFault.kind === 'taskFail') failCode ??= taskFault.code ?? this.#opts.taskFailCode;
+      if (taskFault.kind === 'taskNeverFinishes') never = true;
+    }
+    const voice = parsed.data.custom_voice_id;
+    if (!failCode && this.#opts.duplicateVoiceId === 'fail-task') {
+      if (this.#tasks.voiceHolder(label, voice)) failCode = '2039';
+    }
+    const task: SimTask = {
+      taskId: this.#ids.next(now),
+      keyLabel: label,
+      customVoiceId: voice,
+      model: parsed.data.model,
+      textLength,
+      createdAt: now,
+      runningAt: now + Math.round(duration * QUEUED_SHARE),
+      finishesAt: never ? null : now + duration,
+      failCode,
+      failMessage: failCode ? messageFor(failCode) : null,
+      cancelledAt: null,
+      queries: 0,
+    };
+    this.#tasks.add(task, !failCode, now);
+    this.#stats.acceptedTask(print, label, this.#tasks.inFlight(label, now));
+    return { status: 200, body: taskBody(task, now, this.#resultLinks()) };
+  }
+}

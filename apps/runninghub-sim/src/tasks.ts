@@ -1,0 +1,122 @@
+export type SimStatus = 'QUEUED' | 'RUNNING' | 'SUCCESS' | 'FAILED' | 'CANCEL';
+
+/**
+ * One accepted task. Its whole future is fixed at submit (running/finish times, fate), and
+ * its status is read off the clock when asked: no timer runs per task, and a record stays
+ * small (no text, no audio).
+ */
+export interface SimTask {
+  taskId: string;
+  keyLabel: string;
+  customVoiceId: string;
+  model: string;
+  textLength: number;
+  createdAt: number;
+  runningAt: number;
+  /** null: the task never finishes. */
+  finishesAt: number | null;
+  failCode: string | null;
+  failMessage: string | null;
+  cancelledAt: number | null;
+  queries: number;
+}
+
+export function statusAt(task: SimTask, now: number): SimStatus {
+  if (task.cancelledAt !== null && task.cancelledAt <= now) return 'CANCEL';
+  if (now < task.runningAt) return 'QUEUED';
+  if (task.finishesAt === null || now < task.finishesAt) return 'RUNNING';
+  return task.failCode ? 'FAILED' : 'SUCCESS';
+}
+
+export function finishedAt(task: SimTask, now: number): number | null {
+  if (task.cancelledAt !== null && task.cancelledAt <= now) return task.cancelledAt;
+  if (task.finishesAt !== null && now >= task.finishesAt) return task.finishesAt;
+  return null;
+}
+
+/** Tasks by id, per-key in-flight sets and the voice ids each key has registered. */
+export class TaskStore {
+  readonly #tasks = new Map<string, SimTask>();
+  readonly #inFlight = new Map<string, Set<SimTask>>();
+  readonly #voices = new Map<string, string>();
+  readonly #maxTasks: number;
+
+  constructor(maxTasks: number) {
+    this.#maxTasks = maxTasks;
+  }
+
+  get size(): number {
+    return this.#tasks.size;
+  }
+
+  get(taskId: string): SimTask | undefined {
+    return this.#tasks.get(taskId);
+  }
+
+  all(): IterableIterator<SimTask> {
+    return this.#tasks.values();
+  }
+
+  /** Tasks of the key not finished at `now`; finished ones leave the set as a side effect. */
+  inFlight(keyLabel: string, now: number): number {
+    const set = this.#inFlight.get(keyLabel);
+    if (!set) return 0;
+    for (const task of set) if (finishedAt(task, now) !== null) set.delete(task);
+    return set.size;
+  }
+
+  inFlightByKey(now: number): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const label of this.#inFlight.keys()) out[label] = this.inFlight(label, now);
+    return out;
+  }
+
+  /** The task that holds this voice id for the key, if it is still alive or succeeded. */
+  voiceHolder(keyLabel: string, voiceId: string): SimTask | 'evicted' | null {
+    const taskId = this.#voices.get(`${keyLabel}\u0000${voiceId}`);
+    if (taskId === undefined) return null;
+    const task = this.#tasks.get(taskId);
+    if (!task) return 'evicted';
+    return task.failCode || task.cancelledAt !== null ? null : task;
+  }
+
+  add(task: SimTask, registersVoice: boolean, now: number): void {
+    this.#tasks.set(task.taskId, task);
+    let set = this.#inFlight.get(task.keyLabel);
+    if (!set) {
+      set = new Set();
+      this.#inFlight.set(task.keyLabel, set);
+    }
+    set.add(task);
+    if (registersVoice) {
+      const voice = `${task.keyLabel}\u0000${task.customVoiceId}`;
+      this.#voices.delete(voice);
+      this.#voices.set(voice, task.taskId);
+    }
+    this.#evict(now);
+  }
+
+  clear(): void {
+    this.#tasks.clear();
+    this.#inFlight.clear();
+    this.#voices.clear();
+  }
+
+  // Drops the oldest records beyond the cap; a task still in flight is kept (it holds a slot),
+  // which is why a scan may pass over a few. Voice ids are capped the same way.
+  #evict(now: number): void {
+    if (this.#tasks.size > this.#maxTasks) {
+      for (const task of this.#tasks.values()) {
+        if (this.#tasks.size <= this.#maxTasks) break;
+        if (finishedAt(task, now) === null) continue;
+        this.#inFlight.get(task.keyLabel)?.delete(task);
+        this.#tasks.delete(task.taskId);
+      }
+    }
+    while (this.#voices.size > this.#maxTasks) {
+      const oldest = this.#voices.keys().next().value;
+      if (oldest === undefined) break;
+      this.#voices.delete(oldest);
+    }
+  }
+}

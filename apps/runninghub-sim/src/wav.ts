@@ -1,0 +1,59 @@
+import { hashSeed, mulberry32 } from './prng.js';
+
+export const WAV_SAMPLE_RATE = 16_000;
+/** Roughly the pace of speech, so the result's length follows the text like a real one. */
+export const WAV_MS_PER_CHAR = 60;
+export const WAV_MIN_MS = 400;
+// Bounds the size of one response (about 3.8 MB) whatever the text length.
+export const WAV_MAX_MS = 120_000;
+
+export function wavDurationMs(textLength: number): number {
+  return Math.min(WAV_MAX_MS, Math.max(WAV_MIN_MS, textLength * WAV_MS_PER_CHAR));
+}
+
+// A pentatonic scale keeps the pattern pleasant when someone actually listens to it.
+const PITCHES_HZ = [220, 247, 277, 330, 370, 440, 494];
+const SEGMENT_MS = 150;
+
+/**
+ * A 16-bit PCM mono WAV of tone "syllables", deterministic per task id and as long as
+ * wavDurationMs(textLength). Rendered on request: nothing per task is kept but the length.
+ */
+export function renderWav(taskId: string, textLength: number): Buffer {
+  const samples = Math.round((wavDurationMs(textLength) * WAV_SAMPLE_RATE) / 1000);
+  const dataBytes = samples * 2;
+  const out = Buffer.alloc(44 + dataBytes);
+  writeHeader(out, dataBytes);
+  const random = mulberry32(hashSeed(taskId));
+  const segment = Math.round((SEGMENT_MS * WAV_SAMPLE_RATE) / 1000);
+  let freq = 0;
+  let phase = 0;
+  for (let i = 0; i < samples; i++) {
+    const pos = i % segment;
+    if (pos === 0) {
+      // One segment in five is a pause, like the gaps between words.
+      freq = random() < 0.2 ? 0 : (PITCHES_HZ[Math.floor(random() * PITCHES_HZ.length)] ?? 440);
+    }
+    const envelope = Math.sin((Math.PI * pos) / segment);
+    phase += (2 * Math.PI * freq) / WAV_SAMPLE_RATE;
+    const value = freq === 0 ? 0 : Math.sin(phase) * envelope * 0.3;
+    out.writeInt16LE(Math.round(value * 32767), 44 + i * 2);
+  }
+  return out;
+}
+
+function writeHeader(out: Buffer, dataBytes: number): void {
+  out.write('RIFF', 0, 'ascii');
+  out.writeUInt32LE(36 + dataBytes, 4);
+  out.write('WAVE', 8, 'ascii');
+  out.write('fmt ', 12, 'ascii');
+  out.writeUInt32LE(16, 16); // PCM fmt chunk size
+  out.writeUInt16LE(1, 20); // PCM
+  out.writeUInt16LE(1, 22); // mono
+  out.writeUInt32LE(WAV_SAMPLE_RATE, 24);
+  out.writeUInt32LE(WAV_SAMPLE_RATE * 2, 28); // byte rate
+  out.writeUInt16LE(2, 32); // block align
+  out.writeUInt16LE(16, 34); // bits per sample
+  out.write('data', 36, 'ascii');
+  out.writeUInt32LE(dataBytes, 40);
+}

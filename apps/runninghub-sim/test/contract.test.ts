@@ -1,0 +1,195 @@
+import { loadConfig } from '@voxline/config';
+import {
+  errorFromFailedTask,
+  RunningHubClient,
+  RunningHubError,
+  type TaskResponse,
+  type UploadResult,
+  type VoiceCloneParams,
+} from '@voxline/runninghub';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { renderWav, type SimulatorHandle, startSimulator } from '../src/index.js';
+import { parseWav, waitFor } from './helpers.js';
+
+/**
+ * The client against a RunningHub: always the simulator, and the real service when asked.
+ * The same expectations hold for both, except where the real service's answer is unknown
+ * (codes for bad parameters or keys) or costs money (filling the concurrency limit).
+ */
+interface Target {
+  live: boolean;
+  baseUrl: string;
+  apiKey: string;
+  pollIntervalMs: number;
+  deadlineMs: number;
+}
+
+const config = loadConfig();
+const LIVE_KEY = config.RUNNINGHUB_API_KEY;
+const LIVE = config.RUNNINGHUB_LIVE && !!LIVE_KEY;
+
+function contractSuite(getTarget: () => Target) {
+  let target: Target;
+  let client: RunningHubClient;
+  let upload: UploadResult;
+  let audioUrl: string;
+
+  beforeAll(async () => {
+    target = getTarget();
+    client = new RunningHubClient({
+      baseUrl: target.baseUrl,
+      apiKey: target.apiKey,
+      requestTimeoutMs: 30_000,
+    });
+    // MiniMax wants 10 s to 5 min of reference audio: 200 characters' worth is 12 s.
+    upload = await client.uploadMedia(
+      renderWav('contract-reference', 200),
+      'voxline-contract.wav',
+      'audio/wav',
+    );
+    audioUrl = upload.downloadUrl;
+  });
+  afterAll(async () => {
+    await client?.close();
+  });
+
+  const params = (over: Partial<VoiceCloneParams> = {}): VoiceCloneParams => ({
+    audio: audioUrl,
+    custom_voice_id: `voxline${Date.now()}${Math.floor(Math.random() * 1e6)}`,
+    text: 'Voxline contract check: one short sentence.',
+    need_noise_reduction: false,
+    need_volume_normalization: false,
+    model: 'speech-02-turbo',
+    ...over,
+  });
+
+  async function poll(taskId: string): Promise<TaskResponse> {
+    return waitFor(
+      async () => {
+        const task = await client.queryTask(taskId);
+        expect(task.taskId).toBe(taskId);
+        return task.terminal ? task : null;
+      },
+      { timeoutMs: target.deadlineMs, intervalMs: target.pollIntervalMs, what: `task ${taskId}` },
+    );
+  }
+
+  it('uploads reference audio and gets a download url serving it', async () => {
+    expect(upload.downloadUrl).toMatch(target.live ? /^https:\/\// : /^http:\/\//);
+    // What the real store does with the file (transcoding, access) is not documented.
+    if (target.live) return;
+    const res = await fetch(upload.downloadUrl);
+    expect(res.status).toBe(200);
+    expect((await res.arrayBuffer()).byteLength).toBe(renderWav('contract-reference', 200).length);
+  });
+
+  it('submits a voice clone and polls it to a terminal state', async () => {
+    const submitted = await client.submitVoiceClone(params());
+    expect(submitted.taskId).toMatch(/^\d+$/);
+    expect(submitted.errorCode).toBe('');
+    const task = submitted.terminal ? submitted : await poll(submitted.taskId);
+    if (task.status === 'SUCCESS') {
+      expect(task.audio?.url).toMatch(/^https?:\/\//);
+      const res = await fetch(task.audio?.url ?? '');
+      expect(res.status).toBe(200);
+      const bytes = Buffer.from(await res.arrayBuffer());
+      expect(bytes.length).toBeGreaterThan(1_000);
+      if (!target.live) {
+        expect(task.usage?.consumeMoney).toBe('3.12');
+        expect(parseWav(bytes).durationMs).toBeGreaterThan(1_000);
+      }
+    } else {
+      // A synthetic tone may be refused by the real clone checks; that must classify.
+      expect(target.live).toBe(true);
+      const error = errorFromFailedTask(task);
+      expect(error).toBeInstanceOf(RunningHubError);
+      expect(error.code ?? task.status).not.toBe('');
+    }
+  });
+
+  it('reports an unknown task as a fatal 1007', async () => {
+    const error = await client.queryTask('1000000000000000001').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RunningHubError);
+    expect(error).toMatchObject({ kind: 'fatal', code: '1007', endpoint: 'query' });
+  });
+
+  it('refuses invalid parameters without retrying', async () => {
+    const bad = { ...params(), model: 'no-such-model' } as unknown as VoiceCloneParams;
+    const error = await client.submitVoiceClone(bad).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RunningHubError);
+    if (!target.live) expect(error).toMatchObject({ kind: 'fatal', code: '301' });
+  });
+
+  it('refuses a wrong key and alerts the operator, without leaking it', async () => {
+    const wrongKey = `voxline-wrong-key-${Date.now()}`;
+    const wrong = new RunningHubClient({ baseUrl: target.baseUrl, apiKey: wrongKey });
+    try {
+      const error = await wrong.submitVoiceClone(params()).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(RunningHubError);
+      expect(error).toMatchObject({ kind: 'fatal', alertOperator: true });
+      expect((error as Error).message).not.toContain(wrongKey);
+      expect(JSON.stringify((error as RunningHubError).raw)).not.toContain(wrongKey);
+    } finally {
+      await wrong.close();
+    }
+  });
+}
+
+describe('contract: client against the simulator', () => {
+  const KEY = 'contract-sim-key-0001';
+  let sim: SimulatorHandle;
+  beforeAll(async () => {
+    sim = await startSimulator({
+      apiKeys: [KEY],
+      durations: { baseMs: 30, perCharMs: 1, sigma: 0.3 },
+    });
+  });
+  afterAll(async () => {
+    await sim?.close();
+  });
+
+  contractSuite(() => ({
+    live: false,
+    baseUrl: sim.url,
+    apiKey: KEY,
+    pollIntervalMs: 10,
+    deadlineMs: 5_000,
+  }));
+
+  it('answers a full key with back-pressure, then takes work again once a slot frees', async () => {
+    sim.setScenario({ maxInFlight: 1, durations: { baseMs: 150, perCharMs: 0, sigma: 0 } });
+    const client = new RunningHubClient({ baseUrl: sim.url, apiKey: KEY });
+    try {
+      const body = (id: string): VoiceCloneParams => ({
+        audio: `${sim.url}/media/x.wav`,
+        custom_voice_id: id,
+        text: 'slot test',
+        need_noise_reduction: false,
+        need_volume_normalization: false,
+        model: 'speech-2.8-hd',
+      });
+      const first = await client.submitVoiceClone(body('slotTest01'));
+      const full = await client.submitVoiceClone(body('slotTest02')).catch((e: unknown) => e);
+      expect(full).toMatchObject({ kind: 'backpressure', code: '421', retryAfterMs: null });
+      await waitFor(async () => (await client.queryTask(first.taskId)).terminal, {
+        what: 'first task to finish',
+      });
+      expect((await client.submitVoiceClone(body('slotTest03'))).taskId).toMatch(/^\d+$/);
+    } finally {
+      await client.close();
+    }
+  });
+});
+
+describe.skipIf(!LIVE)(
+  'contract: client against the real RunningHub (skipped: set RUNNINGHUB_LIVE=1 and RUNNINGHUB_API_KEY; each run submits one paid clone)',
+  () => {
+    contractSuite(() => ({
+      live: true,
+      baseUrl: config.RUNNINGHUB_BASE_URL ?? 'https://www.runninghub.ai',
+      apiKey: LIVE_KEY ?? '',
+      pollIntervalMs: 3_000,
+      deadlineMs: 600_000,
+    }));
+  },
+);

@@ -1,0 +1,58 @@
+import { ConfigError, loadConfig } from '@voxline/config';
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_SIM_OPTIONS, parseFaults, simOptionsFromConfig } from '../src/index.js';
+
+describe('simulator options from the environment', () => {
+  it('has the documented defaults', () => {
+    const options = simOptionsFromConfig(loadConfig({}));
+    expect(options).toMatchObject({
+      host: '127.0.0.1',
+      port: 8090,
+      apiKeys: null,
+      maxInFlight: 3,
+      duplicateVoiceId: 'fail-task',
+      keyErrors: {},
+      faults: {},
+      voiceIdMinLength: 8,
+    });
+    expect(loadConfig({}).RUNNINGHUB_LIVE).toBe(false);
+  });
+
+  it('reads keys, key errors, faults and durations', () => {
+    const options = simOptionsFromConfig(
+      loadConfig({
+        SIM_PORT: '0',
+        SIM_API_KEYS: 'a-key-1, b-key-2',
+        SIM_KEY_ERRORS: 'a-key-1:416,b:key:801',
+        SIM_FAULTS: 'http500=0.1,taskFail=0.05,slowResponse=1',
+        SIM_BASE_DURATION_MS: '20',
+        SIM_PER_CHAR_MS: '0.5',
+        SIM_DURATION_SIGMA: '0',
+        SIM_DUPLICATE_VOICE_ID: 'allow',
+        CUSTOM_VOICE_ID_MIN_LENGTH: '3',
+        RUNNINGHUB_LIVE: '1',
+      }),
+    );
+    expect(options).toMatchObject({
+      port: 0,
+      apiKeys: ['a-key-1', 'b-key-2'],
+      keyErrors: { 'a-key-1': '416', 'b:key': '801' },
+      faults: { http500: 0.1, taskFail: 0.05, slowResponse: 1 },
+      durations: { baseMs: 20, perCharMs: 0.5, sigma: 0 },
+      duplicateVoiceId: 'allow',
+      voiceIdMinLength: 3,
+    });
+    expect(loadConfig({ RUNNINGHUB_LIVE: '1' }).RUNNINGHUB_LIVE).toBe(true);
+  });
+
+  it('names the variable of a bad value', () => {
+    expect(() => loadConfig({ SIM_FAULTS: 'http500=2' })).toThrow(ConfigError);
+    expect(() => loadConfig({ SIM_KEY_ERRORS: 'key-without-code' })).toThrow(/SIM_KEY_ERRORS/);
+    expect(() => parseFaults('http501=0.1')).toThrow(/unknown fault http501/);
+  });
+
+  it('defaults in process to a free port and a slow response beyond the client timeout', () => {
+    expect(DEFAULT_SIM_OPTIONS.port).toBe(0);
+    expect(DEFAULT_SIM_OPTIONS.slowResponseMs).toBeGreaterThan(30_000);
+  });
+});

@@ -1,0 +1,93 @@
+/**
+ * retryable: try again with backoff (bounded by the caller);
+ * backpressure: upstream is full for this key, wait for a slot: not a failure of the job;
+ * fatal: retrying cannot help (bad input, auth, balance, moderation, clone rejected).
+ */
+export type ErrorKind = 'retryable' | 'backpressure' | 'fatal';
+
+export type Endpoint = 'submit' | 'query' | 'upload' | 'cancel';
+
+export interface RunningHubErrorInit {
+  kind: ErrorKind;
+  code: string | null;
+  httpStatus: number | null;
+  retryAfterMs: number | null;
+  endpoint: Endpoint;
+  raw: unknown;
+  reason: string;
+  alertOperator: boolean;
+  upstreamMessage?: string;
+  ambiguous?: boolean;
+  cause?: unknown;
+}
+
+/** Every failure of the client, classified once for the whole system. */
+export class RunningHubError extends Error {
+  readonly kind: ErrorKind;
+  /** Upstream errorCode/code, or HTTP_<status>, NETWORK, TIMEOUT, MALFORMED_RESPONSE, ... */
+  readonly code: string | null;
+  readonly httpStatus: number | null;
+  /** A delay upstream asked for (retry-after) or the contract suggests (415); null if none. */
+  readonly retryAfterMs: number | null;
+  readonly endpoint: Endpoint;
+  /** The parsed upstream body (or its text when it did not parse); never holds the API key. */
+  readonly raw: unknown;
+  readonly reason: string;
+  /** Auth and balance failures: no job can succeed until an operator acts. */
+  readonly alertOperator: boolean;
+  readonly upstreamMessage: string;
+  /**
+   * A submit whose outcome is unknown: upstream may have created (and will bill) the task
+   * although we got no taskId (timeout after connecting, connection lost mid-response,
+   * damaged 2xx body, 502/504 from a gateway). RunningHub has no idempotency key, so
+   * resubmitting may pay twice; the worker's ambiguous-submit policy decides.
+   */
+  readonly ambiguous: boolean;
+
+  constructor(init: RunningHubErrorInit) {
+    const detail = [init.code ? `code ${init.code}` : null, init.upstreamMessage || null]
+      .filter((part): part is string => part !== null)
+      .join(': ');
+    super(
+      `RunningHub ${init.endpoint} failed: ${init.reason}${detail ? ` (${detail})` : ''}`,
+      init.cause === undefined ? undefined : { cause: init.cause },
+    );
+    this.name = 'RunningHubError';
+    this.kind = init.kind;
+    this.code = init.code;
+    this.httpStatus = init.httpStatus;
+    this.retryAfterMs = init.retryAfterMs;
+    this.endpoint = init.endpoint;
+    this.raw = init.raw;
+    this.reason = init.reason;
+    this.alertOperator = init.alertOperator;
+    this.upstreamMessage = init.upstreamMessage ?? '';
+    this.ambiguous = init.ambiguous ?? false;
+  }
+
+  /** What a job record or dead letter keeps: no stack, no cause. */
+  toJSON(): Record<string, unknown> {
+    return {
+      name: this.name,
+      message: this.message,
+      kind: this.kind,
+      code: this.code,
+      httpStatus: this.httpStatus,
+      retryAfterMs: this.retryAfterMs,
+      endpoint: this.endpoint,
+      reason: this.reason,
+      alertOperator: this.alertOperator,
+      upstreamMessage: this.upstreamMessage,
+      ambiguous: this.ambiguous,
+      raw: this.raw,
+    };
+  }
+
+  get retryable(): boolean {
+    return this.kind !== 'fatal';
+  }
+}
+
+export function isRunningHubError(error: unknown): error is RunningHubError {
+  return error instanceof RunningHubError;
+}

@@ -1,0 +1,49 @@
+export {
+  type Classification,
+  classifyHttpStatus,
+  classifyUpstreamCode,
+  KNOWN_UPSTREAM_CODES,
+  normaliseCode,
+  parseRetryAfter,
+} from './classify.js';
+export {
+  PATHS,
+  type RequestInfo,
+  type RequestOutcome,
+  RunningHubClient,
+  type RunningHubClientOptions,
+} from './client.js';
+export {
+  type Endpoint,
+  type ErrorKind,
+  isRunningHubError,
+  RunningHubError,
+  type RunningHubErrorInit,
+} from './errors.js';
+export { parseJsonKeepingBigIntegers } from './json.js';
+export {
+  CUSTOM_VOICE_ID_MAX_LENGTH,
+  customVoiceIdSchema,
+  DEFAULT_ACCURACY,
+  DEFAULT_VOICE_CLONE_MODEL,
+  LANGUAGE_BOOSTS,
+  type LanguageBoost,
+  toSubmitBody,
+  VOICE_CLONE_MODELS,
+  type VoiceCloneModel,
+  type VoiceCloneParams,
+  type VoiceCloneParamsSchemaOptions,
+  voiceCloneParamsSchema,
+} from './params.js';
+export {
+  errorFromFailedTask,
+  isTerminalStatus,
+  NON_TERMINAL_STATUSES,
+  type TaskResponse,
+  type TaskResult,
+  TERMINAL_STATUSES,
+  taskResponseBodySchema,
+  toTaskResponse,
+  type Usage,
+} from './task.js';
+export { type UploadResult, uploadResponseBodySchema } from './upload.js';
