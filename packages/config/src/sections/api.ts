@@ -23,4 +23,10 @@ export const apiEnv = z.object({
   // Reference audio URLs are fetched by RunningHub, not by us, but a private address there is
   // still a sign of a mistake or a probe; hosts here are exempt from that check.
   AUDIO_URL_ALLOWLIST: z.string().default(''),
+  // RunningHub documents no maximum for `text`; an unbounded one would let a single line hold
+  // the whole body. Characters are UTF-16 code units, as JavaScript counts them.
+  CLONE_TEXT_MAX_CHARS: z.coerce.number().int().min(1).max(1_000_000).default(10_000),
+  // `metadata` is the caller's own JSON, stored and echoed back (and in every webhook): bounded
+  // so it cannot grow rows and events without limit.
+  METADATA_MAX_BYTES: z.coerce.number().int().min(2).max(1_048_576).default(16_384),
 });

@@ -1,0 +1,22 @@
+import type { Config } from '@voxline/config';
+import type { Database } from '@voxline/db';
+import type { Logger } from '@voxline/logger';
+import type { Queues } from '@voxline/queue';
+import type { TargetAllowlist } from '@voxline/webhooks';
+import type { Redis } from 'ioredis';
+import type { ApiSchemas } from './schemas/index.js';
+
+/** What `buildApp` is given: the process owns these and closes them, the app only uses them. */
+export interface AppDeps {
+  config: Config;
+  db: Database;
+  redis: Redis;
+  queues: Queues;
+  logger: Logger;
+}
+
+/** Everything a route or service needs, built once per app. */
+export interface AppContext extends AppDeps {
+  schemas: ApiSchemas;
+  allowlists: { audio: TargetAllowlist; webhook: TargetAllowlist };
+}

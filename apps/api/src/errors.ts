@@ -1,0 +1,274 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import {
+  hasZodFastifySchemaValidationErrors,
+  isResponseSerializationError,
+} from 'fastify-type-provider-zod';
+
+/**
+ * Every error leaves the API as `{ error: { code, message, details } }`. `details` is null, or
+ * for validation errors a list of `{ path, message }` naming each field at fault
+ * (`lines.3.text`). Stacks, SQL and driver messages are logged, never returned.
+ */
+
+export interface FieldProblem {
+  /** Dotted path into the request part (`lines.3.text`); empty for the part as a whole. */
+  path: string;
+  message: string;
+}
+
+export class ApiError extends Error {
+  constructor(
+    readonly statusCode: number,
+    readonly code: string,
+    message: string,
+    readonly details: unknown = null,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+// A body of 10,000 bad lines must not produce a 10,000-entry answer.
+const MAX_PROBLEMS = 100;
+
+export function validationError(problems: FieldProblem[], where = 'request body'): ApiError {
+  const listed = problems.slice(0, MAX_PROBLEMS);
+  const more =
+    problems.length > listed.length ? ` (the first ${MAX_PROBLEMS} of ${problems.length})` : '';
+  const summary = listed
+    .slice(0, 3)
+    .map((p) => (p.path ? `${p.path}: ${p.message}` : p.message))
+    .join('; ');
+  return new ApiError(400, 'validation_error', `invalid ${where}${more}: ${summary}`, listed);
+}
+
+export function notFound(what: string): ApiError {
+  return new ApiError(404, 'not_found', `${what} not found`);
+}
+
+/**
+ * An error as plain fields for a log line. @voxline/logger scrubs secrets by turning each
+ * logged object into JSON before pino's serializers run, which would log an Error as `{}`; a
+ * plain object keeps its message, code, stack and causes.
+ */
+export function errorFields(error: unknown, depth = 0): Record<string, unknown> {
+  if (!(error instanceof Error)) return { message: String(error) };
+  const { code, statusCode, constraint } = error as {
+    code?: unknown;
+    statusCode?: unknown;
+    constraint?: unknown;
+  };
+  return {
+    type: error.name,
+    message: error.message,
+    ...(code !== undefined ? { code } : {}),
+    ...(statusCode !== undefined ? { statusCode } : {}),
+    ...(constraint !== undefined ? { constraint } : {}),
+    stack: error.stack,
+    ...(error.cause !== undefined && depth < 3
+      ? { cause: errorFields(error.cause, depth + 1) }
+      : {}),
+  };
+}
+
+export function errorBody(code: string, message: string, details: unknown = null) {
+  return { error: { code, message, details } };
+}
+
+// Connection-level failures of Postgres (node-postgres, SQLSTATE class 08 and shutdown codes)
+// and Redis (ioredis with the producer's fail-fast options): the request could not be served
+// now, and may be retried. Anything else is a bug and a 500.
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  '57P01', // admin_shutdown
+  '57P02', // crash_shutdown
+  '57P03', // cannot_connect_now
+  '53300', // too_many_connections
+]);
+const UNAVAILABLE_MESSAGES = [
+  /Connection terminated/i,
+  /timeout exceeded when trying to connect/i,
+  /Client has encountered a connection error/i,
+  /Cannot use a pool after calling end/i,
+  /Stream isn't writeable/i,
+  /Connection is closed/i,
+  /max retries per request/i,
+  /Redis (not ready|unreachable)/i,
+];
+
+export function isUnavailableError(error: unknown): boolean {
+  let current: unknown = error;
+  for (let depth = 0; depth < 6 && current; depth++) {
+    if (typeof current !== 'object') return false;
+    const { code, message, name } = current as {
+      code?: unknown;
+      message?: unknown;
+      name?: unknown;
+    };
+    if (typeof code === 'string' && (UNAVAILABLE_CODES.has(code) || code.startsWith('08'))) {
+      return true;
+    }
+    if (name === 'MaxRetriesPerRequestError') return true;
+    if (typeof message === 'string' && UNAVAILABLE_MESSAGES.some((re) => re.test(message))) {
+      return true;
+    }
+    // AggregateError (a connect that tried IPv4 and IPv6) keeps its causes in `errors`.
+    const errors = (current as { errors?: unknown }).errors;
+    if (Array.isArray(errors) && errors.some((e) => isUnavailableError(e))) return true;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
+/** A unique-index violation (23505), looking through drizzle's query-error wrapper. */
+export function isUniqueViolation(error: unknown, constraint?: string): boolean {
+  let current: unknown = error;
+  for (let depth = 0; depth < 4 && current && typeof current === 'object'; depth++) {
+    const e = current as { code?: unknown; constraint?: unknown; cause?: unknown };
+    if (e.code === '23505') return constraint === undefined || e.constraint === constraint;
+    current = e.cause;
+  }
+  return false;
+}
+
+function valueAt(root: unknown, path: string[]): unknown {
+  let value = root;
+  for (const key of path) {
+    if (value === null || typeof value !== 'object') return undefined;
+    value = (value as Record<string, unknown>)[key];
+  }
+  return value;
+}
+
+/** Turns fastify-type-provider-zod's issue list into field problems, one per field. */
+function zodProblems(error: FastifyError, request: FastifyRequest): FieldProblem[] {
+  const context = error.validationContext ?? 'body';
+  const source: unknown =
+    context === 'body'
+      ? request.body
+      : context === 'querystring'
+        ? request.query
+        : context === 'params'
+          ? request.params
+          : request.headers;
+  const problems: FieldProblem[] = [];
+  for (const issue of error.validation ?? []) {
+    const segments = issue.instancePath.split('/').filter((s) => s.length > 0);
+    const path = segments.join('.');
+    const params = issue.params as { keys?: unknown };
+    if (issue.keyword === 'unrecognized_keys' && Array.isArray(params.keys)) {
+      for (const key of params.keys) {
+        problems.push({
+          path: path ? `${path}.${String(key)}` : String(key),
+          message: 'unknown field',
+        });
+      }
+      continue;
+    }
+    // zod reports a missing field as a type error; say what a person would.
+    const missing =
+      issue.keyword === 'invalid_type' &&
+      segments.length > 0 &&
+      valueAt(source, segments) === undefined;
+    problems.push({ path, message: missing ? 'is required' : (issue.message ?? 'is invalid') });
+  }
+  return problems;
+}
+
+const FASTIFY_CODES: Record<string, { status: number; code: string; message: string }> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: {
+    status: 413,
+    code: 'payload_too_large',
+    message: 'request body is larger than the limit',
+  },
+  FST_ERR_CTP_INVALID_JSON_BODY: {
+    status: 400,
+    code: 'invalid_json',
+    message: 'request body is not valid JSON',
+  },
+  FST_ERR_CTP_EMPTY_JSON_BODY: {
+    status: 400,
+    code: 'invalid_json',
+    message: 'request body is empty but declared as JSON',
+  },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: {
+    status: 415,
+    code: 'unsupported_media_type',
+    message: 'send the body as application/json',
+  },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: {
+    status: 400,
+    code: 'bad_request',
+    message: 'content-length does not match the body',
+  },
+};
+
+const STATUS_CODES: Record<number, string> = {
+  400: 'bad_request',
+  401: 'unauthorized',
+  403: 'forbidden',
+  404: 'not_found',
+  405: 'method_not_allowed',
+  406: 'not_acceptable',
+  408: 'request_timeout',
+  409: 'conflict',
+  413: 'payload_too_large',
+  414: 'uri_too_long',
+  415: 'unsupported_media_type',
+  429: 'rate_limited',
+  431: 'headers_too_large',
+};
+
+export function errorHandler(
+  error: FastifyError,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): FastifyReply {
+  if (error instanceof ApiError) {
+    return reply.status(error.statusCode).send(errorBody(error.code, error.message, error.details));
+  }
+  if (hasZodFastifySchemaValidationErrors(error)) {
+    const where = error.validationContext === 'body' ? 'request body' : error.validationContext;
+    const api = validationError(zodProblems(error, request), where);
+    return reply.status(400).send(errorBody(api.code, api.message, api.details));
+  }
+  if (isUnavailableError(error)) {
+    request.log.warn({ err: errorFields(error) }, 'backing service unavailable');
+    return reply
+      .status(503)
+      .header('retry-after', '5')
+      .send(
+        errorBody(
+          'unavailable',
+          'a backing service (database or queue) is unavailable; retry later',
+        ),
+      );
+  }
+  const known = error.code ? FASTIFY_CODES[error.code] : undefined;
+  if (known) {
+    return reply.status(known.status).send(errorBody(known.code, known.message));
+  }
+  const status = error.statusCode ?? 500;
+  if (status >= 400 && status < 500 && !isResponseSerializationError(error)) {
+    // Fastify's own client errors carry safe, fixed messages.
+    return reply
+      .status(status)
+      .send(errorBody(STATUS_CODES[status] ?? 'bad_request', error.message));
+  }
+  request.log.error({ err: errorFields(error) }, 'unhandled error');
+  return reply.status(500).send(errorBody('internal', 'internal error; it has been logged'));
+}
+
+export function notFoundHandler(request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const path = request.url.split('?')[0] ?? '';
+  return reply
+    .status(404)
+    .send(errorBody('not_found', `no route for ${request.method} ${path.slice(0, 200)}`));
+}

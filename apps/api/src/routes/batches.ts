@@ -1,0 +1,77 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { AppContext } from '../context.js';
+import { callerOf } from '../plugins/auth.js';
+import {
+  batchAcceptedResponse,
+  batchCancelResponse,
+  batchClonesQuery,
+  batchResponse,
+  cloneListResponse,
+  commonErrors,
+  errorResponse,
+  idempotencyHeaders,
+  idParams,
+} from '../schemas/index.js';
+import {
+  cancelBatch,
+  createBatch,
+  getBatchResource,
+  listBatchClones,
+} from '../services/batches.js';
+
+export function batchRoutes(ctx: AppContext): FastifyPluginAsyncZod {
+  return async (app) => {
+    app.post(
+      '/batches',
+      {
+        schema: {
+          headers: idempotencyHeaders,
+          body: ctx.schemas.createBatch,
+          response: {
+            200: batchAcceptedResponse,
+            202: batchAcceptedResponse,
+            409: errorResponse,
+            413: errorResponse,
+            ...commonErrors,
+          },
+        },
+      },
+      async (request, reply) => {
+        const result = await createBatch(
+          ctx,
+          callerOf(request),
+          request.body,
+          request.headers['idempotency-key'],
+        );
+        if (result.replayed) reply.header('idempotent-replayed', 'true');
+        return reply.status(result.replayed ? 200 : 202).send(result.resource);
+      },
+    );
+
+    app.get(
+      '/batches/:id',
+      { schema: { params: idParams, response: { 200: batchResponse, ...commonErrors } } },
+      async (request) => getBatchResource(ctx, callerOf(request), request.params.id),
+    );
+
+    app.get(
+      '/batches/:id/clones',
+      {
+        schema: {
+          params: idParams,
+          querystring: batchClonesQuery,
+          response: { 200: cloneListResponse, ...commonErrors },
+        },
+      },
+      async (request) => listBatchClones(ctx, callerOf(request), request.params.id, request.query),
+    );
+
+    app.post(
+      '/batches/:id/cancel',
+      {
+        schema: { params: idParams, response: { 200: batchCancelResponse, ...commonErrors } },
+      },
+      async (request) => cancelBatch(ctx, callerOf(request), request.params.id),
+    );
+  };
+}

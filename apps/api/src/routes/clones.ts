@@ -1,0 +1,53 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { AppContext } from '../context.js';
+import { callerOf } from '../plugins/auth.js';
+import {
+  cloneResponse,
+  commonErrors,
+  errorResponse,
+  idempotencyHeaders,
+  idParams,
+} from '../schemas/index.js';
+import { cancelClone, createClone, getClone } from '../services/clones.js';
+
+export function cloneRoutes(ctx: AppContext): FastifyPluginAsyncZod {
+  return async (app) => {
+    app.post(
+      '/clones',
+      {
+        schema: {
+          headers: idempotencyHeaders,
+          body: ctx.schemas.createClone,
+          response: { 200: cloneResponse, 202: cloneResponse, 409: errorResponse, ...commonErrors },
+        },
+      },
+      async (request, reply) => {
+        const result = await createClone(
+          ctx,
+          callerOf(request),
+          request.body,
+          request.headers['idempotency-key'],
+        );
+        if (result.replayed) reply.header('idempotent-replayed', 'true');
+        return reply.status(result.replayed ? 200 : 202).send(result.resource);
+      },
+    );
+
+    app.get(
+      '/clones/:id',
+      { schema: { params: idParams, response: { 200: cloneResponse, ...commonErrors } } },
+      async (request) => getClone(ctx, callerOf(request), request.params.id),
+    );
+
+    app.post(
+      '/clones/:id/cancel',
+      {
+        schema: {
+          params: idParams,
+          response: { 200: cloneResponse, 409: errorResponse, ...commonErrors },
+        },
+      },
+      async (request) => cancelClone(ctx, callerOf(request), request.params.id),
+    );
+  };
+}

@@ -1,0 +1,107 @@
+import { type Database, pendingMigrations } from '@voxline/db';
+import type { Logger } from '@voxline/logger';
+import { checkRedisReadiness } from '@voxline/queue';
+import { sql } from 'drizzle-orm';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { Redis } from 'ioredis';
+import { errorFields } from '../errors.js';
+
+// A readiness probe must answer within the prober's timeout even when a dependency hangs.
+const CHECK_TIMEOUT_MS = 3_000;
+
+async function within<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+interface Check {
+  ok: boolean;
+  error?: string;
+}
+
+/**
+ * `/readyz`: Postgres answers, Redis answers and never evicts (an evicted BullMQ key is a lost
+ * job), and the database has every migration. The probe is anonymous, so failures are named
+ * but their driver messages (hosts, ports) only go to the log.
+ */
+export async function readiness(deps: { db: Database; redis: Redis; logger: Logger }) {
+  const [postgres, redis] = await Promise.all([
+    within(deps.db.execute(sql`select 1`), CHECK_TIMEOUT_MS).then(
+      (): Check => ({ ok: true }),
+      (error: unknown): Check => {
+        deps.logger.warn({ err: errorFields(error) }, 'readiness: Postgres unreachable');
+        return { ok: false, error: 'unreachable' };
+      },
+    ),
+    checkRedisReadiness(deps.redis),
+  ]);
+  let migrations: Check & { pending: string[] | null } = {
+    ok: false,
+    pending: null,
+    error: 'not checked: Postgres unreachable',
+  };
+  if (postgres.ok) {
+    try {
+      const pending = await within(pendingMigrations(deps.db), CHECK_TIMEOUT_MS);
+      migrations =
+        pending.length === 0
+          ? { ok: true, pending }
+          : { ok: false, pending, error: `${pending.length} migration(s) not applied` };
+    } catch (error) {
+      deps.logger.warn({ err: errorFields(error) }, 'readiness: migrations not checked');
+      migrations = { ok: false, pending: null, error: 'could not be checked' };
+    }
+  }
+  if (!redis.ok) deps.logger.warn({ error: redis.error }, 'readiness: Redis not ready');
+  const redisCheck: Check & { maxmemory_policy: string | null } = {
+    ok: redis.ok,
+    maxmemory_policy: redis.maxmemoryPolicy,
+    ...(redis.ok
+      ? {}
+      : {
+          error: redis.maxmemoryPolicy
+            ? `maxmemory-policy is ${redis.maxmemoryPolicy}; noeviction is required`
+            : 'unreachable',
+        }),
+  };
+  const checks = { postgres, redis: redisCheck, migrations };
+  const failed = Object.entries(checks)
+    .filter(([, c]) => !c.ok)
+    .map(([name]) => name);
+  return { ok: failed.length === 0, checks, failed };
+}
+
+export function healthRoutes(deps: {
+  db: Database;
+  redis: Redis;
+  logger: Logger;
+}): FastifyPluginAsyncZod {
+  return async (app) => {
+    // Liveness: the process runs its event loop. Deliberately checks nothing else, so an
+    // outage of Postgres or Redis does not get healthy processes restarted.
+    app.get('/healthz', { logLevel: 'warn' }, async () => ({ status: 'ok' }));
+
+    app.get('/readyz', { logLevel: 'warn' }, async (_request, reply) => {
+      const result = await readiness(deps);
+      if (result.ok) return reply.send({ status: 'ok', checks: result.checks });
+      return reply.status(503).send({
+        status: 'unavailable',
+        checks: result.checks,
+        error: {
+          code: 'unavailable',
+          message: `not ready: ${result.failed.join(', ')}`,
+          details: { failed: result.failed },
+        },
+      });
+    });
+  };
+}

@@ -1,0 +1,168 @@
+import {
+  ACTIVE_STATUSES,
+  type CloneJob,
+  type CloneRequest,
+  type CloneResource,
+  cloneResource,
+  completeBatchIfDone,
+  type Database,
+  findCloneJobByIdempotencyKey,
+  getAudioResult,
+  getCloneJob,
+  getCloneJobWithAudio,
+  insertCloneJobs,
+  newId,
+  transitionCloneJob,
+} from '@voxline/db';
+import { PRIORITY } from '@voxline/queue';
+import { toSubmitBody, type VoiceCloneParams } from '@voxline/runninghub';
+import { recordBatchCompleted, recordCloneEvent } from '@voxline/webhooks';
+import type { FastifyBaseLogger } from 'fastify';
+import type { AppContext } from '../context.js';
+import { ApiError, isUniqueViolation, notFound, validationError } from '../errors.js';
+import { UUID_PATTERN } from '../schemas/common.js';
+import type { CreateCloneBody } from '../schemas/requests.js';
+import { enqueueDeliveriesLogged, enqueueSubmits } from './enqueue.js';
+import { requestHash } from './idempotency.js';
+import { checkTargets } from './targets.js';
+
+export interface Caller {
+  tenantId: string;
+  log: FastifyBaseLogger;
+}
+
+/** The exact upstream params: defaults applied, optional fields left out (contract). */
+export function upstreamRequest(params: VoiceCloneParams): CloneRequest {
+  return toSubmitBody(params) as unknown as CloneRequest;
+}
+
+export function idempotencyConflict(): ApiError {
+  return new ApiError(
+    409,
+    'idempotency_conflict',
+    'this Idempotency-Key was already used with a different request body',
+  );
+}
+
+async function replayClone(db: Database, existing: CloneJob, hash: string) {
+  if (existing.requestHash !== hash) throw idempotencyConflict();
+  const audio = await getAudioResult(db, { cloneJobId: existing.id });
+  return { replayed: true, resource: cloneResource(existing, audio) };
+}
+
+export async function createClone(
+  ctx: AppContext,
+  caller: Caller,
+  body: CreateCloneBody,
+  idempotencyKey: string | undefined,
+): Promise<{ replayed: boolean; resource: CloneResource }> {
+  const { db } = ctx;
+  const { tenantId } = caller;
+  const hash = requestHash(body);
+  if (idempotencyKey) {
+    const existing = await findCloneJobByIdempotencyKey(db, { tenantId, idempotencyKey });
+    if (existing) return replayClone(db, existing, hash);
+  }
+  const problems = await checkTargets(
+    [
+      { kind: 'audio', url: body.audio, path: 'audio' },
+      ...(body.webhook_url
+        ? [{ kind: 'webhook' as const, url: body.webhook_url, path: 'webhook_url' }]
+        : []),
+    ],
+    ctx.allowlists,
+  );
+  if (problems.length > 0) throw validationError(problems);
+
+  const id = newId();
+  let job: CloneJob;
+  try {
+    job = await db.transaction(async (tx) => {
+      // Writes the row and its `queued` event together.
+      await insertCloneJobs(tx, [
+        {
+          id,
+          tenantId,
+          priority: PRIORITY.interactive,
+          request: upstreamRequest(body),
+          ref: body.ref ?? null,
+          webhookUrl: body.webhook_url ?? null,
+          metadata: body.metadata ?? null,
+          idempotencyKey: idempotencyKey ?? null,
+          requestHash: hash,
+        },
+      ]);
+      const inserted = await getCloneJob(tx, { tenantId, id });
+      if (!inserted) throw new Error(`clone job ${id} vanished inside its own transaction`);
+      return inserted;
+    });
+  } catch (error) {
+    // Two identical requests raced: the unique index let one in; answer the other with it.
+    if (idempotencyKey && isUniqueViolation(error, 'clone_jobs_tenant_idempotency_key_uq')) {
+      const existing = await findCloneJobByIdempotencyKey(db, { tenantId, idempotencyKey });
+      if (existing) return replayClone(db, existing, hash);
+    }
+    throw error;
+  }
+  await enqueueSubmits(ctx.queues, [job], caller.log);
+  return { replayed: false, resource: cloneResource(job, null) };
+}
+
+export async function getClone(ctx: AppContext, caller: Caller, id: string) {
+  if (!UUID_PATTERN.test(id)) throw notFound('clone');
+  const found = await getCloneJobWithAudio(ctx.db, { tenantId: caller.tenantId, id });
+  if (!found) throw notFound('clone');
+  return cloneResource(found.job, found.audio);
+}
+
+/**
+ * Marks a batch finished once its last active line is terminal, with its `batch.completed`
+ * event in the same transaction. Returns the deliveries to enqueue.
+ */
+export async function finishBatchIfDone(
+  db: Database,
+  batchId: string,
+  status: 'completed' | 'canceled',
+): Promise<string[]> {
+  return db.transaction(async (tx) => {
+    const batch = await completeBatchIfDone(tx, { batchId, status });
+    return batch ? recordBatchCompleted(tx, batch) : [];
+  });
+}
+
+/**
+ * Cancels one clone. Only voxline's record changes: RunningHub has no v2 cancel, so a task
+ * already submitted is left to finish upstream (and is paid for); its result is dropped. The
+ * worker keeps polling such a task only to learn when it ends and free the upstream slot, and
+ * its conditional transitions from `running` find the job `canceled` and change nothing.
+ */
+export async function cancelClone(ctx: AppContext, caller: Caller, id: string) {
+  const { db } = ctx;
+  if (!UUID_PATTERN.test(id)) throw notFound('clone');
+  const current = await getCloneJob(db, { tenantId: caller.tenantId, id });
+  if (!current) throw notFound('clone');
+  const done = await db.transaction(async (tx) => {
+    const job = await transitionCloneJob(tx, {
+      id,
+      from: ACTIVE_STATUSES,
+      to: 'canceled',
+      detail: { reason: 'canceled by request' },
+    });
+    if (!job) return null;
+    return { job, deliveries: await recordCloneEvent(tx, job) };
+  });
+  if (!done) {
+    const now = await getCloneJob(db, { tenantId: caller.tenantId, id });
+    throw new ApiError(409, 'not_cancelable', `the clone is already ${now?.status ?? 'finished'}`, {
+      status: now?.status ?? null,
+    });
+  }
+  const deliveries = [...done.deliveries];
+  // Canceling a batch's last active line finishes the batch (as completed: the batch itself
+  // was not canceled).
+  if (done.job.batchId) {
+    deliveries.push(...(await finishBatchIfDone(db, done.job.batchId, 'completed')));
+  }
+  await enqueueDeliveriesLogged(ctx.queues, deliveries, caller.log);
+  return cloneResource(done.job, null);
+}

@@ -1,0 +1,128 @@
+import { type Config, loadConfig } from '@voxline/config';
+import { createLogger } from '@voxline/logger';
+import { closeQueues, createQueues, createRedis, type Queues } from '@voxline/queue';
+import {
+  createTestDatabase,
+  createTestRedis,
+  type TestDatabase,
+  type TestRedis,
+} from '@voxline/testing';
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import type { Redis } from 'ioredis';
+import { buildApp } from '../src/app.js';
+
+export const ADMIN_TOKEN = 'test-admin-token-0123456789';
+
+// Hosts exempt from the SSRF guard so tests never depend on DNS (this machine has no network).
+export const AUDIO_URL = 'https://cdn.example.com/voices/narrator.wav';
+export const WEBHOOK_URL = 'https://hooks.example.com/voxline';
+
+export interface Api {
+  app: FastifyInstance;
+  database: TestDatabase;
+  testRedis: TestRedis;
+  redis: Redis;
+  queues: Queues;
+  config: Config;
+  request(
+    method: 'GET' | 'POST',
+    url: string,
+    options?: { key?: string | null; body?: unknown; headers?: Record<string, string> },
+  ): Promise<LightMyRequestResponse>;
+  /** Creates a tenant through the admin route; returns its id and API key. */
+  tenant(name?: string): Promise<{ id: string; key: string; webhookSecret: string }>;
+  close(): Promise<void>;
+}
+
+/** The API in-process on a fresh database and a Redis prefix of its own. */
+export async function startApi(env: Record<string, string> = {}): Promise<Api> {
+  const database = await createTestDatabase();
+  const testRedis = await createTestRedis();
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    DATABASE_URL: database.url,
+    REDIS_URL: testRedis.url,
+    QUEUE_PREFIX: testRedis.prefix,
+    ADMIN_TOKEN,
+    LOG_LEVEL: 'silent',
+    AUDIO_URL_ALLOWLIST: 'cdn.example.com,other.example.com',
+    WEBHOOK_ALLOWLIST: 'hooks.example.com',
+    ...env,
+  });
+  const redis = createRedis(config.REDIS_URL, 'producer');
+  const queues = createQueues(redis, config.QUEUE_PREFIX);
+  const logger = createLogger({ name: 'api-test', level: config.LOG_LEVEL });
+  const app = await buildApp({ config, db: database.db, redis, queues, logger });
+  await app.ready();
+
+  const request: Api['request'] = (method, url, options = {}) => {
+    const headers: Record<string, string> = { ...options.headers };
+    if (options.key) headers.authorization = `Bearer ${options.key}`;
+    if (options.body !== undefined) headers['content-type'] ??= 'application/json';
+    return app.inject({
+      method,
+      url,
+      headers,
+      ...(options.body !== undefined
+        ? {
+            payload: typeof options.body === 'string' ? options.body : JSON.stringify(options.body),
+          }
+        : {}),
+    });
+  };
+
+  return {
+    app,
+    database,
+    testRedis,
+    redis,
+    queues,
+    config,
+    request,
+    async tenant(name = 'acme') {
+      const res = await request('POST', '/admin/tenants', {
+        body: { name },
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+      });
+      if (res.statusCode !== 201) throw new Error(`tenant creation failed: ${res.body}`);
+      const body = res.json() as { tenant_id: string; api_key: string; webhook_secret: string };
+      return { id: body.tenant_id, key: body.api_key, webhookSecret: body.webhook_secret };
+    },
+    async close() {
+      await app.close();
+      await closeQueues(queues);
+      redis.disconnect();
+      await testRedis.cleanup();
+      await database.drop();
+    },
+  };
+}
+
+export function cloneBody(overrides: Record<string, unknown> = {}) {
+  return {
+    audio: AUDIO_URL,
+    custom_voice_id: 'narrator01',
+    text: 'It was a bright cold day in April.',
+    ...overrides,
+  };
+}
+
+/** Row counts of the tables a request may write. */
+export async function counts(database: TestDatabase) {
+  const { rows } = await database.pool.query<{ jobs: string; batches: string; events: string }>(
+    `select (select count(*) from clone_jobs) as jobs, (select count(*) from batches) as batches,
+            (select count(*) from clone_job_events) as events`,
+  );
+  const row = rows[0];
+  return { jobs: Number(row?.jobs), batches: Number(row?.batches), events: Number(row?.events) };
+}
+
+/** Every job id in the submit queue, whatever its state. */
+export async function submitJobIds(queues: Queues): Promise<string[]> {
+  const jobs = await queues.cloneSubmit.getJobs(
+    ['waiting', 'prioritized', 'delayed', 'active', 'completed', 'failed'],
+    0,
+    -1,
+  );
+  return jobs.map((j) => j.id ?? '');
+}
