@@ -2,10 +2,13 @@ export { createDb, type Database, type DbHandle, type Executor } from './client.
 export { newId } from './ids.js';
 export { ensureDatabase, MIGRATIONS_FOLDER, pendingMigrations, runMigrations } from './migrate.js';
 export * from './repos/batches.js';
+export * from './repos/clone-job-queries.js';
 export * from './repos/clone-jobs.js';
+export * from './repos/dead-letter-queries.js';
 export * from './repos/dead-letters.js';
 export * from './repos/results.js';
 export * from './repos/tenants.js';
+export * from './repos/webhook-deliveries.js';
 export * from './repos/webhooks.js';
 export * from './schema/index.js';
 export * from './views.js';

@@ -29,17 +29,9 @@ export function createLogger(options: LoggerOptions): Logger {
       level: options.level ?? 'info',
       redact: { paths: redactPaths, censor: REDACTED },
       hooks: {
-        // Messages and error text are free-form; scrub them as strings.
-        logMethod(args, method) {
-          method.apply(
-            this,
-            args.map((arg) => (typeof arg === 'string' ? scrub(arg) : arg)) as typeof args,
-          );
-        },
-      },
-      formatters: {
-        // Any string in a logged object (an error message quoting a header, a URL) is scrubbed.
-        log: (object) => JSON.parse(scrub(JSON.stringify(object))) as Record<string, unknown>,
+        // Every line is scrubbed once it is serialised, so secrets inside free text (a message,
+        // an error quoting a header, a URL) are masked whatever object carried them.
+        streamWrite: scrub,
       },
     },
     options.destination,

@@ -44,6 +44,9 @@ describe('logger', () => {
     expect(text).not.toContain('whsec_AAAA');
     expect(text).not.toContain('vxl_zzzz');
     expect(text).toContain('[redacted]');
+    // The error itself survives scrubbing: its message and stack are still there.
+    expect(text).toContain('upstream refused key');
+    expect(text).toContain('"stack"');
   });
 
   it('redacts credentials in URLs', () => {

@@ -11,4 +11,8 @@ export const runninghubEnv = z.object({
   RUNNINGHUB_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).default(30_000),
   // The contract's example voice id `Elegant_Man` breaks the documented 8-char minimum.
   CUSTOM_VOICE_ID_MIN_LENGTH: z.coerce.number().int().min(1).max(256).default(8),
+  // RunningHub rejects a custom_voice_id it has seen (MiniMax 2039), yet a batch speaks every
+  // line in one voice: each submission gets the given id plus a per-job, per-attempt suffix.
+  // Turn off only for an upstream that accepts repeated ids.
+  UNIQUE_VOICE_IDS: z.stringbool().default(true),
 });

@@ -1,4 +1,4 @@
-import { and, eq, inArray, sql } from 'drizzle-orm';
+import { and, asc, eq, gt, inArray, lt, sql } from 'drizzle-orm';
 import type { Executor } from '../client.js';
 import { cloneJobEvents } from '../schema/clone-job-events.js';
 import { type CloneJob, cloneJobs, type NewCloneJob } from '../schema/clone-jobs.js';
@@ -9,16 +9,17 @@ export async function insertCloneJobs(db: Executor, rows: NewCloneJob[]): Promis
   // One multi-row INSERT per chunk: Postgres caps a statement at 65,535 bind parameters.
   const chunk = 2_000;
   for (let i = 0; i < rows.length; i += chunk) {
-    await db.insert(cloneJobs).values(rows.slice(i, i + chunk));
+    const slice = rows.slice(i, i + chunk);
+    await db.insert(cloneJobs).values(slice);
+    await db.insert(cloneJobEvents).values(
+      slice.map((row) => ({
+        cloneJobId: row.id,
+        kind: 'transition',
+        fromStatus: null,
+        toStatus: 'queued' as const,
+      })),
+    );
   }
-  await db.insert(cloneJobEvents).values(
-    rows.map((row) => ({
-      cloneJobId: row.id,
-      kind: 'transition',
-      fromStatus: null,
-      toStatus: 'queued' as const,
-    })),
-  );
 }
 
 export async function getCloneJob(
@@ -136,4 +137,26 @@ export async function listCloneJobEvents(db: Executor, params: { cloneJobId: str
     .from(cloneJobEvents)
     .where(eq(cloneJobEvents.cloneJobId, params.cloneJobId))
     .orderBy(cloneJobEvents.id);
+}
+
+/**
+ * Active jobs not updated since `before`, in id order after `afterId` (keyset pagination):
+ * the reconciler walks them all to find jobs whose BullMQ entry was lost.
+ */
+export async function listStaleActiveCloneJobs(
+  db: Executor,
+  params: { before: Date; afterId: string; limit: number },
+): Promise<CloneJob[]> {
+  return db
+    .select()
+    .from(cloneJobs)
+    .where(
+      and(
+        inArray(cloneJobs.status, ['queued', 'submitting', 'running']),
+        lt(cloneJobs.updatedAt, params.before),
+        gt(cloneJobs.id, params.afterId),
+      ),
+    )
+    .orderBy(asc(cloneJobs.id))
+    .limit(params.limit);
 }

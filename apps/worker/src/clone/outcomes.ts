@@ -1,0 +1,142 @@
+import {
+  appendCloneJobEvent,
+  type CloneJob,
+  type CloneStatus,
+  completeBatchIfDone,
+  insertAudioResult,
+  insertDeadLetter,
+  transitionCloneJob,
+  type UpstreamUsage,
+} from '@voxline/db';
+import { enqueue } from '@voxline/queue';
+import type { TaskResponse } from '@voxline/runninghub';
+import { enqueueDeliveries, recordBatchCompleted, recordCloneEvent } from '@voxline/webhooks';
+import type { WorkerContext } from '../context.js';
+
+// RunningHub does not say how long result links live; about a day is reported.
+const RESULT_URL_LIFETIME_MS = 24 * 3_600_000;
+
+export interface Failure {
+  code: string;
+  message: string;
+  lastResponse?: unknown;
+}
+
+/**
+ * After a line's terminal transition has committed: tell webhooks, and finish its batch if it
+ * was the last. Both are repeated by the reconciler if the process dies here.
+ */
+async function afterTerminal(
+  ctx: WorkerContext,
+  job: CloneJob,
+  deliveryIds: string[],
+): Promise<void> {
+  await enqueueDeliveries(ctx.queues, deliveryIds);
+  if (!job.batchId) return;
+  const batchDeliveries = await ctx.db.transaction(async (tx) => {
+    const batch = await completeBatchIfDone(tx, { batchId: job.batchId as string });
+    return batch ? recordBatchCompleted(tx, batch) : [];
+  });
+  await enqueueDeliveries(ctx.queues, batchDeliveries);
+}
+
+/** Stores the audio and marks the job succeeded, atomically; false if it was no longer running. */
+export async function recordSuccess(
+  ctx: WorkerContext,
+  job: CloneJob,
+  task: TaskResponse & { audio: NonNullable<TaskResponse['audio']> },
+  extra: { attempts?: number } = {},
+): Promise<boolean> {
+  const outcome = await ctx.db.transaction(async (tx) => {
+    const done = await transitionCloneJob(tx, {
+      id: job.id,
+      from: ['submitting', 'running'],
+      to: 'succeeded',
+      set: { upstreamTaskId: task.taskId, errorCode: null, errorMessage: null, ...extra },
+      detail: { taskId: task.taskId },
+    });
+    if (!done) return null;
+    await insertAudioResult(tx, {
+      cloneJobId: job.id,
+      url: task.audio.url,
+      outputType: task.audio.type,
+      upstreamTaskId: task.taskId,
+      usage: task.usage as UpstreamUsage | null,
+      urlExpiresAt: new Date(Date.now() + RESULT_URL_LIFETIME_MS),
+      raw: task.raw as object,
+    });
+    return { done, deliveries: await recordCloneEvent(tx, done) };
+  });
+  if (!outcome) return false;
+  ctx.metrics.cloneOutcomes.inc({ status: 'succeeded', code: '' });
+  await afterTerminal(ctx, outcome.done, outcome.deliveries);
+  return true;
+}
+
+/**
+ * Marks the job failed with its code, writes the dead letter and the event in one transaction,
+ * then puts a record on the dead-letter queue for operators. False if it was already elsewhere.
+ */
+export async function recordFailure(
+  ctx: WorkerContext,
+  job: CloneJob,
+  from: readonly CloneStatus[],
+  failure: Failure,
+  source: { queue: string; jobId: string; attempts: number },
+): Promise<boolean> {
+  const outcome = await ctx.db.transaction(async (tx) => {
+    const failed = await transitionCloneJob(tx, {
+      id: job.id,
+      from,
+      to: 'failed',
+      set: { errorCode: failure.code, errorMessage: failure.message, attempts: source.attempts },
+      detail: { code: failure.code, message: failure.message },
+    });
+    if (!failed) return null;
+    await insertDeadLetter(tx, {
+      tenantId: job.tenantId,
+      cloneJobId: job.id,
+      batchId: job.batchId,
+      sourceQueue: source.queue,
+      bullJobId: source.jobId,
+      run: job.run,
+      attempts: source.attempts,
+      errorCode: failure.code,
+      errorMessage: failure.message,
+      lastResponse: (failure.lastResponse ?? null) as object | null,
+    });
+    return { failed, deliveries: await recordCloneEvent(tx, failed) };
+  });
+  if (!outcome) return false;
+  ctx.metrics.cloneOutcomes.inc({ status: 'failed', code: failure.code });
+  await enqueue(ctx.queues, 'deadLetter', [
+    {
+      jobId: `${source.jobId}-dl`,
+      data: {
+        sourceQueue: source.queue,
+        jobId: source.jobId,
+        cloneJobId: job.id,
+        tenantId: job.tenantId,
+        attempts: source.attempts,
+        errorCode: failure.code,
+        errorMessage: failure.message,
+        lastResponse: failure.lastResponse,
+      },
+    },
+  ]);
+  await afterTerminal(ctx, outcome.failed, outcome.deliveries);
+  return true;
+}
+
+/** A canceled job's task finished upstream: its result is dropped, and the fact recorded. */
+export async function recordDroppedResult(
+  ctx: WorkerContext,
+  job: CloneJob,
+  task: TaskResponse,
+): Promise<void> {
+  await appendCloneJobEvent(ctx.db, {
+    cloneJobId: job.id,
+    kind: 'result_dropped',
+    detail: { taskId: task.taskId, status: task.status },
+  });
+}

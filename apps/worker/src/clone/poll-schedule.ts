@@ -1,0 +1,69 @@
+import type { Redis } from 'ioredis';
+
+/**
+ * When to query a task next. Official clients poll every 2-5 s whatever the task; voxline learns
+ * how long tasks of a model and text length take and asks close to when the task should be
+ * done, then more often if it is late, within [min, max]. Fewer queries and less lag than a
+ * fixed interval. The estimates live in Redis so every worker process shares them.
+ */
+
+// Text length buckets: task time grows with the text to speak.
+const BUCKETS = [80, 200, 500, 1_000, 2_000, 5_000];
+// Weight of the newest observation in the moving average.
+const ALPHA = 0.2;
+// How early the first query goes out, as a share of the expected duration: a little early costs
+// one query, a little late costs lag on every task.
+const FIRST_POLL_SHARE = 0.9;
+// Once a task is overdue, the next query comes after this share of its age (geometric backoff).
+const OVERDUE_SHARE = 0.15;
+
+export function lengthBucket(textLength: number): number {
+  const index = BUCKETS.findIndex((limit) => textLength <= limit);
+  return index === -1 ? BUCKETS.length : index;
+}
+
+export interface ScheduleBounds {
+  minMs: number;
+  maxMs: number;
+}
+
+export class PollSchedule {
+  private readonly key: string;
+
+  constructor(
+    private readonly redis: Redis,
+    prefix: string,
+    private readonly bounds: ScheduleBounds,
+  ) {
+    this.key = `${prefix}:task-durations`;
+  }
+
+  private field(model: string, textLength: number): string {
+    return `${model}|${lengthBucket(textLength)}`;
+  }
+
+  /** The expected task duration, or null before anything was observed. */
+  async estimate(model: string, textLength: number): Promise<number | null> {
+    const value = await this.redis.hget(this.key, this.field(model, textLength));
+    return value === null ? null : Number(value);
+  }
+
+  /** Folds one observed duration into the moving average for its model and length. */
+  async observe(model: string, textLength: number, durationMs: number): Promise<void> {
+    const field = this.field(model, textLength);
+    const current = await this.redis.hget(this.key, field);
+    const next = current === null ? durationMs : Number(current) * (1 - ALPHA) + durationMs * ALPHA;
+    // A lost race between two workers loses one observation: acceptable for an estimate.
+    await this.redis.hset(this.key, field, String(Math.round(next)));
+  }
+
+  /** Delay from now until the next query of a task submitted `elapsedMs` ago. */
+  nextDelay(estimateMs: number | null, elapsedMs: number): number {
+    const { minMs, maxMs } = this.bounds;
+    const clamp = (ms: number) => Math.min(maxMs, Math.max(minMs, ms));
+    if (estimateMs === null) return clamp(Math.max(minMs * 2, elapsedMs * OVERDUE_SHARE));
+    const expectedAt = estimateMs * FIRST_POLL_SHARE;
+    if (elapsedMs < expectedAt) return clamp(expectedAt - elapsedMs);
+    return clamp(elapsedMs * OVERDUE_SHARE);
+  }
+}

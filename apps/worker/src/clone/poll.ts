@@ -1,0 +1,217 @@
+import {
+  appendCloneJobEvent,
+  type CloneJob,
+  getCloneJobById,
+  transitionCloneJob,
+} from '@voxline/db';
+import { catalog, enqueue, jobIds, type ParsedPayloadOf } from '@voxline/queue';
+import { errorFromFailedTask, isRunningHubError, type TaskResponse } from '@voxline/runninghub';
+import { type Job, UnrecoverableError } from 'bullmq';
+import type { WorkerContext } from '../context.js';
+import { backoffDelay, delayStep, jitter } from '../step.js';
+import { type Failure, recordDroppedResult, recordFailure, recordSuccess } from './outcomes.js';
+import { PollSchedule } from './poll-schedule.js';
+import { slotHolder } from './slot-holder.js';
+import { releaseSlot } from './submit.js';
+
+type PollPayload = ParsedPayloadOf<'clonePoll'>;
+
+const SOURCE_QUEUE = catalog.clonePoll.queue;
+
+/**
+ * The poll step: one query of the upstream task. Not finished: park the job until the next
+ * query. Finished: store the outcome, free the slot. A canceled job is still polled until its
+ * task ends upstream, because until then it occupies an upstream slot.
+ */
+export async function pollStep(
+  ctx: WorkerContext,
+  bullJob: Job,
+  token: string | undefined,
+  data: PollPayload,
+): Promise<void> {
+  let job = await getCloneJobById(ctx.db, { id: data.cloneJobId });
+  if (!job || job.run !== data.run) return;
+  const holder = slotHolder(job);
+
+  if (job.status === 'submitting') {
+    // Either the submit step is about to record the task (a race it may win: then re-read), or
+    // it crashed after queueing this poll but before recording the task: adopt it.
+    const adopted = await transitionCloneJob(ctx.db, {
+      id: job.id,
+      from: ['submitting'],
+      to: 'running',
+      set: {
+        upstreamTaskId: data.taskId,
+        submittedAt: new Date(data.submittedAt),
+        attempts: job.attempts + 1,
+      },
+      detail: { taskId: data.taskId, adopted: true },
+    });
+    job = adopted ?? (await getCloneJobById(ctx.db, { id: data.cloneJobId }));
+    if (!job) return;
+  }
+  if (job.status !== 'running' && job.status !== 'canceled') {
+    await releaseSlot(ctx, holder);
+    return;
+  }
+
+  const schedule = new PollSchedule(ctx.redis, ctx.config.QUEUE_PREFIX, {
+    minMs: ctx.config.POLL_MIN_INTERVAL_MS,
+    maxMs: ctx.config.POLL_MAX_INTERVAL_MS,
+  });
+  const elapsed = Date.now() - data.submittedAt;
+  const source = { queue: SOURCE_QUEUE, jobId: bullJob.id ?? '', attempts: job.attempts };
+
+  let task: TaskResponse;
+  try {
+    task = await ctx.upstream.queryTask(data.taskId);
+  } catch (error) {
+    if (!isRunningHubError(error)) throw error;
+    const queryErrors = data.queryErrors + 1;
+    if (error.kind === 'fatal' || queryErrors > ctx.config.POLL_MAX_QUERY_ERRORS) {
+      await finish(ctx, job, holder, source, {
+        code: error.code ?? 'QUERY_ERROR',
+        message: error.message,
+        lastResponse: error.raw,
+      });
+      return;
+    }
+    await bullJob.updateData({ ...data, queryErrors });
+    // Official clients back off min(2n, 10) s between failed queries.
+    const delay = Math.max(
+      error.retryAfterMs ?? 0,
+      backoffDelay(
+        queryErrors,
+        ctx.config.RETRY_BASE_DELAY_MS,
+        Math.min(ctx.config.RETRY_MAX_DELAY_MS, 10_000),
+      ),
+    );
+    await ctx.slots.hold(holder, delay + ctx.config.SLOT_LEASE_MARGIN_MS);
+    return delayStep(bullJob, token, delay);
+  }
+
+  const polls = data.polls + 1;
+  if (!task.terminal) {
+    if (elapsed > ctx.config.POLL_DEADLINE_MS) {
+      // Best effort: there is no v2 cancel, and the task may well go on upstream.
+      await ctx.upstream.cancelTask(data.taskId);
+      await finish(ctx, job, holder, source, {
+        code: 'POLL_DEADLINE',
+        message: `task still ${task.status} after ${Math.round(elapsed / 1000)} s`,
+        lastResponse: task.raw,
+      });
+      return;
+    }
+    const estimate = await schedule.estimate(job.request.model, job.request.text.length);
+    const delay = jitter(schedule.nextDelay(estimate, elapsed));
+    await bullJob.updateData({ ...data, polls, queryErrors: 0 });
+    await ctx.slots.hold(holder, delay + ctx.config.SLOT_LEASE_MARGIN_MS);
+    return delayStep(bullJob, token, delay);
+  }
+
+  ctx.metrics.pollsPerTask.observe(polls);
+  ctx.metrics.taskDuration.observe(elapsed / 1000);
+  if (job.status === 'canceled') {
+    await recordDroppedResult(ctx, job, task);
+    await releaseSlot(ctx, holder);
+    return;
+  }
+
+  if (task.status === 'SUCCESS' && task.audio) {
+    await schedule.observe(
+      job.request.model,
+      job.request.text.length,
+      observedDuration(task, elapsed, polls),
+    );
+    await recordSuccess(ctx, job, { ...task, audio: task.audio });
+    await releaseSlot(ctx, holder);
+    return;
+  }
+
+  const error =
+    task.status === 'SUCCESS'
+      ? {
+          kind: 'retryable' as const,
+          code: 'NO_AUDIO',
+          message: 'task succeeded without an audio URL',
+          raw: task.raw,
+        }
+      : errorFromFailedTask(task);
+  if (error.kind !== 'fatal' && job.attempts < ctx.config.SUBMIT_MAX_ATTEMPTS) {
+    await releaseSlot(ctx, holder);
+    await resubmit(ctx, job, { code: error.code ?? 'TASK_FAILED', message: error.message });
+    return;
+  }
+  await finish(ctx, job, holder, source, {
+    code: error.code ?? 'TASK_FAILED',
+    message: error.message,
+    lastResponse: task.raw,
+  });
+}
+
+/** Fails the job for good (dead letter) and frees its slot; then tells BullMQ not to retry. */
+async function finish(
+  ctx: WorkerContext,
+  job: CloneJob,
+  holder: string,
+  source: { queue: string; jobId: string; attempts: number },
+  failure: Failure,
+): Promise<never> {
+  await releaseSlot(ctx, holder);
+  if (job.status === 'canceled') {
+    await appendCloneJobEvent(ctx.db, {
+      cloneJobId: job.id,
+      kind: 'result_dropped',
+      detail: { code: failure.code },
+    });
+    throw new UnrecoverableError(`canceled job's task ended: ${failure.code}`);
+  }
+  await recordFailure(ctx, job, ['running'], failure, source);
+  throw new UnrecoverableError(`${failure.code}: ${failure.message}`);
+}
+
+/** The task failed upstream for a reason worth another try: a fresh submission of the same run. */
+async function resubmit(ctx: WorkerContext, job: CloneJob, failure: Failure): Promise<void> {
+  const queued = await transitionCloneJob(ctx.db, {
+    id: job.id,
+    from: ['running'],
+    to: 'queued',
+    set: {
+      upstreamTaskId: null,
+      submittedAt: null,
+      errorCode: failure.code,
+      errorMessage: failure.message,
+    },
+    detail: { resubmit: true, code: failure.code },
+  });
+  if (!queued) return;
+  // The run's submit job has completed; it is replaced so the id stays the run's one id.
+  const id = jobIds.submit(job.id, job.run);
+  await ctx.queues.cloneSubmit.remove(id);
+  await enqueue(ctx.queues, 'cloneSubmit', [
+    {
+      jobId: id,
+      data: { cloneJobId: job.id, tenantId: job.tenantId, run: job.run },
+      options: {
+        priority: job.priority,
+        delay: backoffDelay(
+          job.attempts,
+          ctx.config.RETRY_BASE_DELAY_MS,
+          ctx.config.RETRY_MAX_DELAY_MS,
+        ),
+      },
+    },
+  ]);
+}
+
+/**
+ * What this task says about task durations. `elapsed` includes our own polling lag, and
+ * upstream's taskCostTime is whole seconds: the smaller is the better bound. A task already done
+ * at the first look may have finished long before, so its duration is taken as somewhat
+ * shorter; without that, an estimate that is too long would never shrink.
+ */
+function observedDuration(task: TaskResponse, elapsedMs: number, polls: number): number {
+  const costMs = Number(task.usage?.taskCostTime) * 1000;
+  const bound = costMs > 0 ? Math.min(costMs, elapsedMs) : elapsedMs;
+  return polls === 1 ? bound * 0.85 : bound;
+}

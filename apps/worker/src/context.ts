@@ -1,0 +1,19 @@
+import type { Config } from '@voxline/config';
+import type { Database } from '@voxline/db';
+import type { Logger } from '@voxline/logger';
+import type { Metrics } from '@voxline/metrics';
+import type { Queues, UpstreamSlots } from '@voxline/queue';
+import type { RunningHubClient } from '@voxline/runninghub';
+import type { Redis } from 'ioredis';
+
+/** What every processor needs, built once per process by the runtime. */
+export interface WorkerContext {
+  config: Config;
+  db: Database;
+  redis: Redis;
+  queues: Queues;
+  slots: UpstreamSlots;
+  upstream: RunningHubClient;
+  logger: Logger;
+  metrics: Metrics;
+}

@@ -1,0 +1,85 @@
+import {
+  type CloneJob,
+  completeBatchIfDone,
+  findFinishedRunningBatches,
+  listStaleActiveCloneJobs,
+} from '@voxline/db';
+import { enqueue, jobIds } from '@voxline/queue';
+import { enqueueDeliveries, recordBatchCompleted } from '@voxline/webhooks';
+import { ensurePollJob } from './clone/submit.js';
+import type { WorkerContext } from './context.js';
+
+const PAGE = 500;
+
+export interface ReconcileReport {
+  checked: number;
+  requeued: number;
+  batchesCompleted: number;
+}
+
+/**
+ * Postgres is the record, Redis the scheduler: Redis may lose a job (eviction, failover, a crash
+ * between two writes). Every active clone job older than the grace period must have a live
+ * BullMQ job; those without one are queued again. Batches whose lines are all terminal are
+ * finished. Runs as a repeatable job, so one process does it at a time.
+ */
+export async function reconcile(ctx: WorkerContext): Promise<ReconcileReport> {
+  const report: ReconcileReport = { checked: 0, requeued: 0, batchesCompleted: 0 };
+  const before = new Date(Date.now() - ctx.config.RECONCILE_GRACE_MS);
+  let after = '00000000-0000-0000-0000-000000000000';
+  for (;;) {
+    const page = await listStaleActiveCloneJobs(ctx.db, { before, afterId: after, limit: PAGE });
+    for (const job of page) {
+      report.checked += 1;
+      if (await requeueIfLost(ctx, job)) report.requeued += 1;
+    }
+    if (page.length < PAGE) break;
+    after = page[page.length - 1]?.id ?? after;
+  }
+
+  for (const batchId of await findFinishedRunningBatches(ctx.db, { limit: 1_000 })) {
+    const deliveries = await ctx.db.transaction(async (tx) => {
+      const batch = await completeBatchIfDone(tx, { batchId });
+      return batch ? recordBatchCompleted(tx, batch) : null;
+    });
+    if (deliveries) {
+      report.batchesCompleted += 1;
+      await enqueueDeliveries(ctx.queues, deliveries);
+    }
+  }
+  if (report.requeued) ctx.metrics.reconciled.inc({ kind: 'clone_job' }, report.requeued);
+  if (report.batchesCompleted)
+    ctx.metrics.reconciled.inc({ kind: 'batch' }, report.batchesCompleted);
+  return report;
+}
+
+async function requeueIfLost(ctx: WorkerContext, job: CloneJob): Promise<boolean> {
+  if (job.status === 'running') {
+    const state = await ctx.queues.clonePoll.getJobState(jobIds.poll(job.id, job.run));
+    if (isLive(state)) return false;
+    await ensurePollJob(ctx, job);
+    return true;
+  }
+  const id = jobIds.submit(job.id, job.run);
+  const state = await ctx.queues.cloneSubmit.getJobState(id);
+  if (isLive(state)) return false;
+  // `submitting` with no live job is an interrupted submit: the submit step, run again, applies
+  // the ambiguous-submit policy.
+  if (state === 'failed' || state === 'completed') await ctx.queues.cloneSubmit.remove(id);
+  ctx.logger.warn(
+    { jobId: job.id, batchId: job.batchId, state },
+    'reconciler: re-queueing a job Redis lost',
+  );
+  await enqueue(ctx.queues, 'cloneSubmit', [
+    {
+      jobId: id,
+      data: { cloneJobId: job.id, tenantId: job.tenantId, run: job.run },
+      options: { priority: job.priority },
+    },
+  ]);
+  return true;
+}
+
+function isLive(state: string): boolean {
+  return state !== 'unknown' && state !== 'completed' && state !== 'failed';
+}

@@ -1,0 +1,145 @@
+import type { Config } from '@voxline/config';
+import { createDb, type DbHandle } from '@voxline/db';
+import type { Logger } from '@voxline/logger';
+import { createMetrics, type Metrics } from '@voxline/metrics';
+import { catalog, closeQueues, createQueues, createRedis, UpstreamSlots } from '@voxline/queue';
+import { RunningHubClient } from '@voxline/runninghub';
+import { type Processor, Worker, type WorkerOptions } from 'bullmq';
+import type { WorkerContext } from './context.js';
+import { processDeadLetter, processMaintenance, processPoll, processSubmit } from './processors.js';
+import { createWebhookDeliveryProcessor } from './webhooks/processor.js';
+
+export interface WorkerRuntime {
+  context: WorkerContext;
+  workers: Worker[];
+  /** Stops taking jobs, lets active steps end (up to SHUTDOWN_TIMEOUT_MS), closes connections. */
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  config: Config;
+  logger: Logger;
+  /** The upstream to call; RUNNINGHUB_BASE_URL/RUNNINGHUB_API_KEY when omitted. */
+  upstream?: { baseUrl: string; apiKey: string };
+  metrics?: Metrics;
+  /** Tests run the reconciler themselves; production schedules it. */
+  scheduleReconciler?: boolean;
+}
+
+/** The one place workers start and stop. */
+export async function startWorkers(options: StartOptions): Promise<WorkerRuntime> {
+  const { config, logger } = options;
+  const upstream = options.upstream ?? {
+    baseUrl: config.RUNNINGHUB_BASE_URL ?? '',
+    apiKey: config.RUNNINGHUB_API_KEY ?? '',
+  };
+  if (!upstream.baseUrl || !upstream.apiKey)
+    throw new Error('the worker needs RUNNINGHUB_BASE_URL and RUNNINGHUB_API_KEY');
+  const metrics = options.metrics ?? createMetrics();
+  const dbHandle: DbHandle = createDb({
+    url: config.DATABASE_URL,
+    max: config.DATABASE_POOL_MAX,
+    applicationName: 'voxline-worker',
+  });
+  const redis = createRedis(config.REDIS_URL, 'worker');
+  const queues = createQueues(redis, config.QUEUE_PREFIX);
+  const client = new RunningHubClient({
+    baseUrl: upstream.baseUrl,
+    apiKey: upstream.apiKey,
+    connectTimeoutMs: config.RUNNINGHUB_CONNECT_TIMEOUT_MS,
+    requestTimeoutMs: config.RUNNINGHUB_REQUEST_TIMEOUT_MS,
+    onRequest: (info) => {
+      metrics.upstreamLatency.observe({ endpoint: info.endpoint }, info.durationMs / 1000);
+      metrics.upstreamRequests.inc({
+        endpoint: info.endpoint,
+        outcome: info.outcome,
+        code: info.errorCode ?? '',
+      });
+    },
+  });
+  const context: WorkerContext = {
+    config,
+    db: dbHandle.db,
+    redis,
+    queues,
+    slots: new UpstreamSlots(redis, config.QUEUE_PREFIX, config.RUNNINGHUB_MAX_IN_FLIGHT),
+    upstream: client,
+    logger,
+    metrics,
+  };
+
+  const base: WorkerOptions = {
+    connection: redis,
+    prefix: config.QUEUE_PREFIX,
+    // A SIGKILLed worker's active job is found stalled and run again; the steps are written to
+    // be re-run, so several stalls are tolerated before BullMQ gives up (the reconciler still
+    // recovers a job BullMQ gave up on).
+    maxStalledCount: 5,
+    lockDuration: config.JOB_LOCK_MS,
+    stalledInterval: config.JOB_LOCK_MS,
+  };
+  const make = (queue: string, processor: Processor, extra: Partial<WorkerOptions> = {}) => {
+    const worker = new Worker(queue, processor, { ...base, ...extra });
+    worker.on('error', (error) => logger.error({ err: error, queue }, 'worker error'));
+    worker.on('failed', (job, error) => {
+      if (job && error.name !== 'UnrecoverableError') {
+        logger.warn(
+          { err: error, queue, jobId: job.id, attemptsMade: job.attemptsMade },
+          'job step failed',
+        );
+      }
+    });
+    return worker;
+  };
+
+  const workers = [
+    make(catalog.cloneSubmit.queue, processSubmit(context), {
+      concurrency: config.WORKER_CONCURRENCY,
+    }),
+    make(catalog.clonePoll.queue, processPoll(context), { concurrency: config.WORKER_CONCURRENCY }),
+    make(
+      catalog.webhookDelivery.queue,
+      createWebhookDeliveryProcessor({ config, db: dbHandle.db, queues, logger }),
+      { concurrency: config.WEBHOOK_WORKER_CONCURRENCY },
+    ),
+    make(catalog.deadLetter.queue, processDeadLetter(context), { concurrency: 5 }),
+    make(catalog.maintenance.queue, processMaintenance(context), { concurrency: 1 }),
+  ];
+  if (options.scheduleReconciler ?? true) {
+    await queues.maintenance.upsertJobScheduler(
+      'reconcile',
+      { every: config.RECONCILE_INTERVAL_MS },
+      {
+        name: catalog.maintenance.job,
+        data: { task: 'reconcile' },
+        opts: catalog.maintenance.options,
+      },
+    );
+  }
+  await Promise.all(workers.map((w) => w.waitUntilReady()));
+
+  let closing: Promise<void> | null = null;
+  return {
+    context,
+    workers,
+    close() {
+      closing ??= (async () => {
+        const timeout = new Promise<'timeout'>((resolve) =>
+          setTimeout(() => resolve('timeout'), config.SHUTDOWN_TIMEOUT_MS).unref(),
+        );
+        const drained = Promise.all(workers.map((w) => w.close())).then(() => 'drained' as const);
+        if ((await Promise.race([drained, timeout])) === 'timeout') {
+          logger.warn(
+            'active steps did not end in time; closing anyway (their jobs will be retried)',
+          );
+          await Promise.all(workers.map((w) => w.close(true)));
+        }
+        await closeQueues(queues);
+        await client.close();
+        redis.disconnect();
+        await dbHandle.close();
+      })();
+      return closing;
+    },
+  };
+}

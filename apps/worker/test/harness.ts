@@ -1,0 +1,153 @@
+import { type Config, loadConfig } from '@voxline/config';
+import {
+  type CloneJob,
+  type CloneRequest,
+  cloneJobs,
+  createTenant,
+  insertBatch,
+  insertCloneJobs,
+  newId,
+} from '@voxline/db';
+import { createLogger } from '@voxline/logger';
+import { enqueue, jobIds, PRIORITY } from '@voxline/queue';
+import { type SimOptions, type SimulatorHandle, startSimulator } from '@voxline/runninghub-sim';
+import {
+  createTestDatabase,
+  createTestRedis,
+  type TestDatabase,
+  type TestRedis,
+  waitFor,
+} from '@voxline/testing';
+import { inArray } from 'drizzle-orm';
+import { startWorkers, type WorkerRuntime } from '../src/runtime.js';
+
+export const SIM_KEY = 'sim-test-key';
+
+/** Settings that make a whole pipeline run take seconds: short polls, short backoffs. */
+export function fastEnv(db: TestDatabase, redis: TestRedis, extra: Record<string, string> = {}) {
+  return {
+    DATABASE_URL: db.url,
+    REDIS_URL: redis.url,
+    QUEUE_PREFIX: redis.prefix,
+    LOG_LEVEL: 'silent',
+    RUNNINGHUB_MAX_IN_FLIGHT: '3',
+    POLL_MIN_INTERVAL_MS: '20',
+    POLL_MAX_INTERVAL_MS: '250',
+    RETRY_BASE_DELAY_MS: '20',
+    RETRY_MAX_DELAY_MS: '200',
+    SLOT_WAIT_MS: '20',
+    RECONCILE_GRACE_MS: '0',
+    WEBHOOK_ALLOWLIST: '127.0.0.0/8',
+    WORKER_METRICS_PORT: '0',
+    ...extra,
+  };
+}
+
+export const voice: Omit<CloneRequest, 'text'> = {
+  audio: 'https://example.com/reference.wav',
+  custom_voice_id: 'narrator01',
+  need_noise_reduction: false,
+  need_volume_normalization: false,
+  model: 'speech-02-hd',
+};
+
+export interface Harness {
+  db: TestDatabase;
+  redis: TestRedis;
+  sim: SimulatorHandle;
+  config: Config;
+  runtime: WorkerRuntime;
+  tenantId: string;
+  /** Inserts and enqueues lines the way the producer API does; returns their ids. */
+  submit(
+    texts: string[],
+    options?: { batch?: boolean },
+  ): Promise<{ ids: string[]; batchId: string | null }>;
+  jobs(ids: string[]): Promise<CloneJob[]>;
+  waitTerminal(ids: string[], timeoutMs?: number): Promise<CloneJob[]>;
+  close(): Promise<void>;
+}
+
+export async function startHarness(
+  options: { sim?: Partial<SimOptions>; env?: Record<string, string>; workers?: boolean } = {},
+): Promise<Harness> {
+  const db = await createTestDatabase();
+  const redis = await createTestRedis();
+  const sim = await startSimulator({
+    durations: { baseMs: 40, perCharMs: 1, sigma: 0.2 },
+    maxInFlight: 3,
+    ...options.sim,
+  });
+  const config = loadConfig(fastEnv(db, redis, options.env));
+  const logger = createLogger({ name: 'test-worker', level: 'silent' });
+  const runtime = await startWorkers({
+    config,
+    logger,
+    upstream: { baseUrl: sim.url, apiKey: SIM_KEY },
+    scheduleReconciler: false,
+  });
+  const { tenant } = await createTenant(db.db, { name: 'harness' });
+
+  const jobs = (ids: string[]) => db.db.select().from(cloneJobs).where(inArray(cloneJobs.id, ids));
+  return {
+    db,
+    redis,
+    sim,
+    config,
+    runtime,
+    tenantId: tenant.id,
+    async submit(texts, { batch = false } = {}) {
+      const batchId = batch ? newId() : null;
+      const priority = batch ? PRIORITY.batch : PRIORITY.interactive;
+      const rows = texts.map((text, i) => ({
+        id: newId(),
+        tenantId: tenant.id,
+        batchId,
+        lineIndex: batch ? i : null,
+        priority,
+        request: { ...voice, text },
+      }));
+      await db.db.transaction(async (tx) => {
+        if (batchId) {
+          await insertBatch(tx, {
+            id: batchId,
+            tenantId: tenant.id,
+            total: rows.length,
+            voice,
+            requestHash: batchId,
+          });
+        }
+        await insertCloneJobs(tx, rows);
+      });
+      await enqueue(
+        runtime.context.queues,
+        'cloneSubmit',
+        rows.map((row) => ({
+          jobId: jobIds.submit(row.id, 1),
+          data: { cloneJobId: row.id, tenantId: tenant.id, run: 1 },
+          options: { priority },
+        })),
+      );
+      return { ids: rows.map((r) => r.id), batchId };
+    },
+    jobs,
+    async waitTerminal(ids, timeoutMs = 60_000) {
+      return waitFor(
+        `${ids.length} jobs to reach a terminal state`,
+        async () => {
+          const rows = await jobs(ids);
+          return rows.every((r) => ['succeeded', 'failed', 'canceled'].includes(r.status))
+            ? rows
+            : undefined;
+        },
+        { timeoutMs, intervalMs: 100 },
+      );
+    },
+    async close() {
+      await runtime.close();
+      await sim.close();
+      await redis.cleanup();
+      await db.drop();
+    },
+  };
+}

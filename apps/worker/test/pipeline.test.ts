@@ -1,0 +1,161 @@
+import { deadLetters, getAudioResult, listCloneJobEvents, transitionCloneJob } from '@voxline/db';
+import { jobIds } from '@voxline/queue';
+import { waitFor } from '@voxline/testing';
+import { eq } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { reconcile } from '../src/reconciler.js';
+import { type Harness, startHarness } from './harness.js';
+
+describe('clone pipeline against the simulator', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ env: { POLL_DEADLINE_MS: '3000' } });
+  });
+  afterAll(async () => {
+    await h.close();
+  });
+
+  it('takes one line through submit and polls to succeeded, with its audio', async () => {
+    const { ids } = await h.submit(['The quick brown fox jumps over the lazy dog.']);
+    const [job] = await h.waitTerminal(ids);
+    expect(job?.status).toBe('succeeded');
+    expect(job?.attempts).toBe(1);
+    expect(job?.upstreamTaskId).toMatch(/^\d{16,}$/);
+    const audio = await getAudioResult(h.db.db, { cloneJobId: ids[0] as string });
+    expect(audio?.url).toContain(`/files/${job?.upstreamTaskId}`);
+    expect(audio?.usage?.consumeMoney).toBe('3.12');
+    const events = await listCloneJobEvents(h.db.db, { cloneJobId: ids[0] as string });
+    expect(events.filter((e) => e.kind === 'transition').map((e) => e.toStatus)).toEqual([
+      'queued',
+      'submitting',
+      'running',
+      'succeeded',
+    ]);
+    expect(await h.runtime.context.slots.inUse()).toBe(0);
+    // The upstream voice id is unique per job, so a batch in one voice is not refused as a duplicate.
+    expect(h.sim.task(job?.upstreamTaskId as string)?.customVoiceId).toMatch(
+      /^narrator01-[0-9a-f]{8}1$/,
+    );
+  });
+
+  it('ends each fatal class failed with its code and a dead letter, and never retries it', async () => {
+    const texts = {
+      moderation: 'Blocked words [[sim:submit=1505]]',
+      balance: 'No money [[sim:submit=416]]',
+      auth: 'Bad key [[sim:submit=801]]',
+      badParams: 'Bad params [[sim:submit=301]]',
+      cloneError: 'Voice too different [[sim:task=2039]]',
+    };
+    const { ids } = await h.submit(Object.values(texts));
+    const rows = await h.waitTerminal(ids);
+    const byText = new Map(rows.map((r) => [r.request.text, r]));
+    const expectCode = {
+      moderation: '1505',
+      balance: '416',
+      auth: '801',
+      badParams: '301',
+      cloneError: '2039',
+    };
+    for (const [name, text] of Object.entries(texts)) {
+      const row = byText.get(text);
+      expect(row?.status, name).toBe('failed');
+      expect(row?.errorCode, name).toBe(expectCode[name as keyof typeof expectCode]);
+      expect(row?.attempts, name).toBe(1);
+      const letters = await h.db.db
+        .select()
+        .from(deadLetters)
+        .where(eq(deadLetters.cloneJobId, row?.id as string));
+      expect(letters, name).toHaveLength(1);
+      expect(letters[0]?.errorCode).toBe(row?.errorCode);
+    }
+    const dlq = await waitFor('dead-letter records', async () => {
+      const n = await h.runtime.context.queues.deadLetter.getJobCountByTypes(
+        'completed',
+        'waiting',
+        'active',
+      );
+      return n >= 5 ? n : undefined;
+    });
+    expect(dlq).toBeGreaterThanOrEqual(5);
+    expect(await h.runtime.context.slots.inUse()).toBe(0);
+  });
+
+  it('recovers from retryable upstream errors and faults', async () => {
+    h.sim.setScenario({
+      faults: { http500: 0.15, http502: 0.1, code1003: 0.1, truncatedJson: 0.05 },
+    });
+    try {
+      const { ids } = await h.submit(
+        Array.from({ length: 30 }, (_, i) => `Line ${i} of a flaky day.`),
+      );
+      const rows = await h.waitTerminal(ids);
+      expect(rows.every((r) => r.status === 'succeeded')).toBe(true);
+      const injected = Object.values(h.sim.stats().errorsInjected).reduce((a, b) => a + b, 0);
+      expect(injected).toBeGreaterThan(0);
+    } finally {
+      h.sim.setScenario({ faults: {} });
+    }
+  });
+
+  it('fails a task that never ends once the poll deadline passes, and frees its slot', async () => {
+    const { ids } = await h.submit(['Endless [[sim:never]]']);
+    const [row] = await h.waitTerminal(ids);
+    expect(row?.status).toBe('failed');
+    expect(row?.errorCode).toBe('POLL_DEADLINE');
+    expect(await h.runtime.context.slots.inUse()).toBe(0);
+  });
+
+  it('cancels a running job: its task finishes upstream, the result is dropped, the slot freed', async () => {
+    const { ids } = await h.submit(['Slow one [[sim:duration=1500]]']);
+    const id = ids[0] as string;
+    await waitFor(
+      'the job to run upstream',
+      async () => (await h.jobs(ids))[0]?.status === 'running',
+    );
+    expect(
+      await transitionCloneJob(h.db.db, {
+        id,
+        from: ['queued', 'submitting', 'running'],
+        to: 'canceled',
+      }),
+    ).not.toBeNull();
+    await waitFor('the dropped result', async () =>
+      (await listCloneJobEvents(h.db.db, { cloneJobId: id })).some(
+        (e) => e.kind === 'result_dropped',
+      ),
+    );
+    expect((await h.jobs(ids))[0]?.status).toBe('canceled');
+    expect(await getAudioResult(h.db.db, { cloneJobId: id })).toBeNull();
+    expect(await h.runtime.context.slots.inUse()).toBe(0);
+  });
+
+  it('re-queues a job whose BullMQ entry was lost (reconciler)', async () => {
+    await h.runtime.context.queues.cloneSubmit.pause();
+    const { ids } = await h.submit(['Lost in Redis.']);
+    const id = ids[0] as string;
+    await h.runtime.context.queues.cloneSubmit.remove(jobIds.submit(id, 1));
+    await h.runtime.context.queues.cloneSubmit.resume();
+    const report = await reconcile(h.runtime.context);
+    expect(report.requeued).toBeGreaterThanOrEqual(1);
+    const [row] = await h.waitTerminal(ids);
+    expect(row?.status).toBe('succeeded');
+  });
+
+  it('applies the resubmit policy to an ambiguous submit and counts it', async () => {
+    await h.runtime.context.queues.cloneSubmit.pause();
+    const { ids } = await h.submit(['Crashed mid-submit.']);
+    const id = ids[0] as string;
+    // As if a worker died after marking the job submitting, before any task id was stored.
+    await transitionCloneJob(h.db.db, { id, from: ['queued'], to: 'submitting' });
+    await h.runtime.context.queues.cloneSubmit.resume();
+    const [row] = await h.waitTerminal(ids);
+    expect(row?.status).toBe('succeeded');
+    expect(row?.attempts).toBe(2);
+    const events = await listCloneJobEvents(h.db.db, { cloneJobId: id });
+    expect(events.filter((e) => e.kind === 'ambiguous_submit')).toHaveLength(1);
+    const metric = await h.runtime.context.metrics.ambiguousSubmits.get();
+    expect(metric.values.find((v) => v.labels.policy === 'resubmit')?.value).toBeGreaterThanOrEqual(
+      1,
+    );
+  });
+});
