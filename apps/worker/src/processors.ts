@@ -16,7 +16,7 @@ export const processPoll = (ctx: WorkerContext) => (job: Job, token?: string) =>
 export const processMaintenance = (ctx: WorkerContext) => async (job: Job) => {
   parsePayload('maintenance', job.data);
   const report = await reconcile(ctx);
-  if (report.requeued || report.batchesCompleted)
+  if (report.requeued || report.batchesCompleted || report.deliveriesRequeued)
     ctx.logger.info(report, 'reconciler repaired state');
   return report;
 };

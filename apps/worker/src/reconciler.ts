@@ -5,7 +5,11 @@ import {
   listStaleActiveCloneJobs,
 } from '@voxline/db';
 import { enqueue, jobIds } from '@voxline/queue';
-import { enqueueDeliveries, recordBatchCompleted } from '@voxline/webhooks';
+import {
+  enqueueDeliveries,
+  recordBatchCompleted,
+  requeueStrandedDeliveries,
+} from '@voxline/webhooks';
 import { ensurePollJob } from './clone/submit.js';
 import type { WorkerContext } from './context.js';
 
@@ -15,16 +19,22 @@ export interface ReconcileReport {
   checked: number;
   requeued: number;
   batchesCompleted: number;
+  deliveriesRequeued: number;
 }
 
 /**
  * Postgres is the record, Redis the scheduler: Redis may lose a job (eviction, failover, a crash
  * between two writes). Every active clone job older than the grace period must have a live
  * BullMQ job; those without one are queued again. Batches whose lines are all terminal are
- * finished. Runs as a repeatable job, so one process does it at a time.
+ * finished, and webhook deliveries whose job was lost are queued again. Runs as a repeatable job, so one process does it at a time.
  */
 export async function reconcile(ctx: WorkerContext): Promise<ReconcileReport> {
-  const report: ReconcileReport = { checked: 0, requeued: 0, batchesCompleted: 0 };
+  const report: ReconcileReport = {
+    checked: 0,
+    requeued: 0,
+    batchesCompleted: 0,
+    deliveriesRequeued: 0,
+  };
   const before = new Date(Date.now() - ctx.config.RECONCILE_GRACE_MS);
   let after = '00000000-0000-0000-0000-000000000000';
   for (;;) {
@@ -47,6 +57,11 @@ export async function reconcile(ctx: WorkerContext): Promise<ReconcileReport> {
       await enqueueDeliveries(ctx.queues, deliveries);
     }
   }
+  report.deliveriesRequeued = await requeueStrandedDeliveries(ctx.db, ctx.queues, {
+    olderThan: before,
+    limit: 1_000,
+  });
+
   if (report.requeued) ctx.metrics.reconciled.inc({ kind: 'clone_job' }, report.requeued);
   if (report.batchesCompleted)
     ctx.metrics.reconciled.inc({ kind: 'batch' }, report.batchesCompleted);

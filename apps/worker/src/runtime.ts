@@ -92,16 +92,21 @@ export async function startWorkers(options: StartOptions): Promise<WorkerRuntime
     return worker;
   };
 
+  const webhookProcessor = createWebhookDeliveryProcessor({
+    config,
+    db: dbHandle.db,
+    queues,
+    logger,
+    metrics,
+  });
   const workers = [
     make(catalog.cloneSubmit.queue, processSubmit(context), {
       concurrency: config.WORKER_CONCURRENCY,
     }),
     make(catalog.clonePoll.queue, processPoll(context), { concurrency: config.WORKER_CONCURRENCY }),
-    make(
-      catalog.webhookDelivery.queue,
-      createWebhookDeliveryProcessor({ config, db: dbHandle.db, queues, logger }),
-      { concurrency: config.WEBHOOK_WORKER_CONCURRENCY },
-    ),
+    make(catalog.webhookDelivery.queue, webhookProcessor, {
+      concurrency: config.WEBHOOK_WORKER_CONCURRENCY,
+    }),
     make(catalog.deadLetter.queue, processDeadLetter(context), { concurrency: 5 }),
     make(catalog.maintenance.queue, processMaintenance(context), { concurrency: 1 }),
   ];
@@ -136,6 +141,7 @@ export async function startWorkers(options: StartOptions): Promise<WorkerRuntime
         }
         await closeQueues(queues);
         await client.close();
+        await webhookProcessor.close();
         redis.disconnect();
         await dbHandle.close();
       })();

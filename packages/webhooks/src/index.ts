@@ -1,12 +1,40 @@
+export {
+  type DeliveryDeps,
+  type DeliveryOutcome,
+  type DeliverySettings,
+  deliverWebhook,
+  deliverySettings,
+} from './deliver.js';
 export { EVENT_TYPES, type EventEnvelope, type EventType } from './events.js';
 export {
   enqueueDeliveries,
   recordBatchCompleted,
   recordCloneEvent,
   recordEvent,
+  requeueDeliveries,
+  requeueStrandedDeliveries,
 } from './outbox.js';
 export {
+  JITTER,
+  nextRetryDelay,
+  parseRetryAfter,
+  parseRetrySchedule,
+  type RetryPlan,
+} from './schedule.js';
+export {
+  createWebhookDispatcher,
+  RESPONSE_EXCERPT_BYTES,
+  type SendErrorCode,
+  type SendResult,
+  sendWebhook,
+} from './send.js';
+export { type SignedHeaders, signingSecrets, signWebhook } from './sign.js';
+export {
   assertPublicTarget,
+  boundedResolver,
+  type CheckedTarget,
+  createGuardedLookup,
+  type HostResolver,
   isPrivateAddress,
   parseAllowlist,
   type TargetAllowlist,

@@ -5,6 +5,7 @@ import {
   cloneResource,
   countBatchStatuses,
   type Executor,
+  findStrandedDeliveries,
   findSubscribedEndpoints,
   getAudioResult,
   insertDeliveries,
@@ -93,12 +94,63 @@ export async function recordBatchCompleted(tx: Executor, batch: Batch): Promise<
   });
 }
 
-/** Queues delivery jobs for committed deliveries; the reconciler re-queues any this misses. */
+/**
+ * Queues delivery jobs for committed deliveries (job id = delivery id); the reconciler
+ * re-queues any this misses, with `requeueDeliveries`.
+ */
 export async function enqueueDeliveries(queues: Queues, deliveryIds: string[]): Promise<void> {
   if (deliveryIds.length === 0) return;
   await enqueue(
     queues,
     'webhookDelivery',
     deliveryIds.map((deliveryId) => ({ jobId: deliveryId, data: { deliveryId } })),
+  );
+}
+
+/**
+ * Gives each pending delivery a live job again: for the reconciler (deliveries whose job Redis
+ * lost: see `findStrandedDeliveries`) and for redelivery. A plain add is a no-op while a
+ * finished job with the same id is still kept for Bull Board, so that one is removed first.
+ * A waiting, active or delayed job is live and left alone, unless `now` asks to promote a
+ * delayed one (a redelivery runs at once). Returns how many jobs were added or promoted.
+ */
+export async function requeueDeliveries(
+  queues: Queues,
+  deliveryIds: string[],
+  options: { now?: boolean } = {},
+): Promise<number> {
+  const queue = queues.webhookDelivery;
+  const missing: string[] = [];
+  let promoted = 0;
+  for (const id of deliveryIds) {
+    const state = await queue.getJobState(id);
+    if (state === 'completed' || state === 'failed') {
+      await queue.remove(id);
+      missing.push(id);
+    } else if (state === 'unknown') {
+      missing.push(id);
+    } else if (state === 'delayed' && options.now) {
+      // The job may have left the delayed set since: then it is running, which is as good.
+      await (await queue.getJob(id))?.promote().catch(() => undefined);
+      promoted += 1;
+    }
+  }
+  await enqueueDeliveries(queues, missing);
+  return missing.length + promoted;
+}
+
+/**
+ * The reconciler's webhook pass: pending deliveries that were due before `olderThan` (now
+ * minus a grace period) get a live job again. Returns how many needed one.
+ */
+export async function requeueStrandedDeliveries(
+  db: Executor,
+  queues: Queues,
+  params: { olderThan: Date; limit: number },
+): Promise<number> {
+  const stranded = await findStrandedDeliveries(db, params);
+  return requeueDeliveries(
+    queues,
+    stranded.map((d) => d.id),
   );
 }

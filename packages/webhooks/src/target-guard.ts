@@ -1,4 +1,5 @@
 import { lookup } from 'node:dns/promises';
+import { isIP, type LookupFunction } from 'node:net';
 import ipaddr from 'ipaddr.js';
 
 /**
@@ -9,20 +10,59 @@ import ipaddr from 'ipaddr.js';
  */
 
 export class UnsafeTargetError extends Error {
+  /** Survives being passed through undici's connect path, where `instanceof` may not. */
+  readonly code = 'UNSAFE_TARGET';
+
   constructor(
     readonly url: string,
     readonly reason: string,
+    /** True when no later attempt can succeed: the URL itself is unusable. */
+    readonly permanent = false,
   ) {
     super(`target ${url} refused: ${reason}`);
     this.name = 'UnsafeTargetError';
   }
 }
 
-type Cidr = [ipaddr.IPv4 | ipaddr.IPv6, number];
+type Address = ipaddr.IPv4 | ipaddr.IPv6;
+type Cidr = [Address, number];
 
 export interface TargetAllowlist {
   hosts: Set<string>;
   cidrs: Cidr[];
+}
+
+/** Resolves a host name to every address it has (A and AAAA), in resolver order. */
+export type HostResolver = (host: string) => Promise<string[]>;
+
+const systemResolver: HostResolver = async (host) =>
+  (await lookup(host, { all: true, verbatim: true })).map((r) => r.address);
+
+/**
+ * The system resolver (or `resolve`) bounded by `timeoutMs`: getaddrinfo retries for tens of
+ * seconds against a silent name server, and an attempt must stay within its timeout.
+ */
+export function boundedResolver(timeoutMs: number, resolve = systemResolver): HostResolver {
+  return async (host) => {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      return await Promise.race([
+        resolve(host),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`DNS lookup of ${host} timed out`)), timeoutMs);
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+}
+
+function normalizeHost(host: string): string {
+  return host
+    .replace(/^\[|\]$/g, '')
+    .replace(/\.$/, '')
+    .toLowerCase();
 }
 
 export function parseAllowlist(items: string[]): TargetAllowlist {
@@ -32,50 +72,90 @@ export function parseAllowlist(items: string[]): TargetAllowlist {
     if (item.includes('/')) cidrs.push(ipaddr.parseCIDR(item));
     else if (ipaddr.isValid(item))
       cidrs.push([ipaddr.parse(item), ipaddr.parse(item).kind() === 'ipv4' ? 32 : 128]);
-    else hosts.add(item.toLowerCase());
+    else hosts.add(normalizeHost(item));
   }
   return { hosts, cidrs };
 }
 
-function allowedAddress(address: ipaddr.IPv4 | ipaddr.IPv6, allowlist: TargetAllowlist): boolean {
+// ::ffff:10.0.0.1 reaches 10.0.0.1: judge (and allowlist) the IPv4 address it carries.
+function parseAddress(text: string): Address {
+  const address = ipaddr.parse(text);
+  if (address.kind() === 'ipv6' && (address as ipaddr.IPv6).isIPv4MappedAddress()) {
+    return (address as ipaddr.IPv6).toIPv4Address();
+  }
+  return address;
+}
+
+const GLOBAL_UNICAST_V6 = ipaddr.parseCIDR('2000::/3');
+
+function allowedAddress(address: Address, allowlist: TargetAllowlist): boolean {
   return allowlist.cidrs.some(
     ([range, bits]) => range.kind() === address.kind() && address.match(range, bits),
   );
 }
 
-/** True for any address outside the public unicast internet. */
+/**
+ * True for any address outside the public unicast internet. IPv6 must also be global unicast
+ * (2000::/3): that excludes the deprecated IPv4-compatible ::a.b.c.d form and whatever special
+ * range ipaddr.js does not name.
+ */
 export function isPrivateAddress(text: string): boolean {
-  let address = ipaddr.parse(text);
-  if (address.kind() === 'ipv6' && (address as ipaddr.IPv6).isIPv4MappedAddress()) {
-    address = (address as ipaddr.IPv6).toIPv4Address();
+  const address = parseAddress(text);
+  if (address.range() !== 'unicast') return true;
+  return address.kind() === 'ipv6' && !address.match(GLOBAL_UNICAST_V6);
+}
+
+/** Throws unless every address is public or allowlisted (one private answer is enough). */
+function checkAddresses(
+  rawUrl: string,
+  host: string,
+  addresses: string[],
+  allowlist: TargetAllowlist,
+): void {
+  if (addresses.length === 0) throw new UnsafeTargetError(rawUrl, `host ${host} has no address`);
+  for (const text of addresses) {
+    if (allowedAddress(parseAddress(text), allowlist)) continue;
+    if (isPrivateAddress(text)) {
+      throw new UnsafeTargetError(rawUrl, `${host} resolves to a private address`);
+    }
   }
-  return address.range() !== 'unicast';
+}
+
+export interface CheckedTarget {
+  url: URL;
+  /** Host name without brackets, lower case. */
+  host: string;
+  /** The addresses checked; empty for an allowlisted host name, which is not resolved. */
+  addresses: string[];
 }
 
 /**
  * Checks a URL's scheme and every address its host resolves to. Resolution happens here, so a
- * public name pointing at a private address is refused too.
+ * public name pointing at a private address is refused too. It cannot stop a name that changes
+ * its answer between this check and the connection (DNS rebinding): connections go through
+ * `createGuardedLookup`, which checks the very answer used to connect.
  */
 export async function assertPublicTarget(
   rawUrl: string,
   allowlist: TargetAllowlist,
-  resolve: (host: string) => Promise<string[]> = async (host) =>
-    (await lookup(host, { all: true, verbatim: true })).map((r) => r.address),
-): Promise<void> {
+  resolve: HostResolver = systemResolver,
+): Promise<CheckedTarget> {
   let url: URL;
   try {
     url = new URL(rawUrl);
   } catch {
-    throw new UnsafeTargetError(rawUrl, 'not a valid URL');
+    throw new UnsafeTargetError(rawUrl, 'not a valid URL', true);
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new UnsafeTargetError(rawUrl, `scheme ${url.protocol} is not http(s)`);
+    throw new UnsafeTargetError(rawUrl, `scheme ${url.protocol} is not http(s)`, true);
   }
-  if (url.username || url.password) throw new UnsafeTargetError(rawUrl, 'credentials in the URL');
-  const host = url.hostname.replace(/^\[|\]$/g, '').toLowerCase();
-  if (allowlist.hosts.has(host)) return;
+  if (url.username || url.password) {
+    throw new UnsafeTargetError(rawUrl, 'credentials in the URL', true);
+  }
+  const host = normalizeHost(url.hostname);
+  if (allowlist.hosts.has(host)) return { url, host, addresses: [] };
   let addresses: string[];
-  if (ipaddr.isValid(host)) addresses = [host];
+  if (isIP(host)) addresses = [host];
   else {
     try {
       addresses = await resolve(host);
@@ -83,10 +163,46 @@ export async function assertPublicTarget(
       throw new UnsafeTargetError(rawUrl, `host ${host} does not resolve`);
     }
   }
-  for (const text of addresses) {
-    const address = ipaddr.parse(text);
-    if (allowedAddress(address, allowlist)) continue;
-    if (isPrivateAddress(text))
-      throw new UnsafeTargetError(rawUrl, `${host} resolves to a private address`);
-  }
+  checkAddresses(rawUrl, host, addresses, allowlist);
+  return { url, host, addresses };
+}
+
+/**
+ * A `lookup` for `net.connect` (and so for an undici Agent's `connect` option) that resolves a
+ * name once and hands the socket only addresses it has checked: what is checked is exactly
+ * what is connected to, so a name that answers "public" to the first check and "private" to
+ * the connection is refused. IP literals never reach a lookup; `assertPublicTarget` covers them.
+ */
+export function createGuardedLookup(
+  allowlist: TargetAllowlist,
+  resolve: HostResolver = systemResolver,
+): LookupFunction {
+  return (hostname, options, callback) => {
+    const host = normalizeHost(hostname);
+    const answer = isIP(host) ? Promise.resolve([host]) : resolve(host);
+    answer.then(
+      (addresses) => {
+        try {
+          if (!allowlist.hosts.has(host)) checkAddresses(hostname, host, addresses, allowlist);
+        } catch (error) {
+          callback(error as NodeJS.ErrnoException, '', 0);
+          return;
+        }
+        const family = typeof options.family === 'number' ? options.family : 0;
+        const entries = addresses
+          .map((address) => ({ address, family: isIP(address) }))
+          .filter((entry) => family === 0 || entry.family === family);
+        const [first] = entries;
+        if (!first) {
+          const error: NodeJS.ErrnoException = new Error(`getaddrinfo ENOTFOUND ${hostname}`);
+          error.code = 'ENOTFOUND';
+          callback(error, '', 0);
+          return;
+        }
+        if (options.all) callback(null, entries);
+        else callback(null, first.address, first.family);
+      },
+      (error: NodeJS.ErrnoException) => callback(error, '', 0),
+    );
+  };
 }

@@ -8,6 +8,8 @@ export const webhooksEnv = z.object({
   WEBHOOK_RETRY_SCHEDULE: z
     .string()
     .regex(/^\d+(\.\d+)?(,\d+(\.\d+)?)*$/, 'must be comma-separated seconds')
+    // Deliveries are queued as soon as their transaction commits: the first attempt is immediate.
+    .refine((value) => Number(value.split(',')[0]) === 0, 'must start with 0 (the first attempt)')
     .default('0,5,300,1800,7200,18000,36000,50400,72000,86400'),
   // Divides every delay of the schedule; tests set it high to compress a day into seconds.
   WEBHOOK_SCHEDULE_SCALE: z.coerce.number().min(1).default(1),

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { and, eq, isNull } from 'drizzle-orm';
+import { and, eq, isNull, sql } from 'drizzle-orm';
 import type { Executor } from '../client.js';
 import { newId } from '../ids.js';
 import { apiKeys } from '../schema/api-keys.js';
@@ -66,13 +66,12 @@ export async function rotateWebhookSecret(
   db: Executor,
   params: { id: string },
 ): Promise<Tenant | null> {
-  const current = await getTenant(db, params);
-  if (!current) return null;
+  // One statement: two concurrent rotations cannot lose the secret between them.
   const [row] = await db
     .update(tenants)
     .set({
       webhookSecret: generateWebhookSecret(),
-      previousWebhookSecret: current.webhookSecret,
+      previousWebhookSecret: sql`${tenants.webhookSecret}`,
       secretRotatedAt: new Date(),
     })
     .where(eq(tenants.id, params.id))

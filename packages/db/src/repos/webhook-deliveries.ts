@@ -1,0 +1,353 @@
+import { and, asc, desc, eq, gte, inArray, isNull, lt, sql } from 'drizzle-orm';
+import type { Executor } from '../client.js';
+import { newId } from '../ids.js';
+import type { DeliveryStatus } from '../schema/enums.js';
+import { type Tenant, tenants } from '../schema/tenants.js';
+import { type WebhookAttempt, webhookAttempts } from '../schema/webhook-attempts.js';
+import { type WebhookDelivery, webhookDeliveries } from '../schema/webhook-deliveries.js';
+import { type WebhookEndpoint, webhookEndpoints } from '../schema/webhook-endpoints.js';
+import { type WebhookEvent, webhookEvents } from '../schema/webhook-events.js';
+
+/* ---------------------------------------------------------------- sending ---------------- */
+
+/** Everything one delivery attempt needs: the row, the signed body, the secrets, the endpoint. */
+export interface DeliveryContext {
+  delivery: WebhookDelivery;
+  event: WebhookEvent;
+  tenant: Tenant;
+  /** Null for a clone's or batch's own `webhook_url`. */
+  endpoint: WebhookEndpoint | null;
+}
+
+export async function getDeliveryContext(
+  db: Executor,
+  params: { id: string },
+): Promise<DeliveryContext | null> {
+  const [row] = await db
+    .select({
+      delivery: webhookDeliveries,
+      event: webhookEvents,
+      tenant: tenants,
+      endpoint: webhookEndpoints,
+    })
+    .from(webhookDeliveries)
+    .innerJoin(webhookEvents, eq(webhookEvents.id, webhookDeliveries.eventId))
+    .innerJoin(tenants, eq(tenants.id, webhookDeliveries.tenantId))
+    .leftJoin(webhookEndpoints, eq(webhookEndpoints.id, webhookDeliveries.endpointId))
+    .where(eq(webhookDeliveries.id, params.id));
+  return row ?? null;
+}
+
+/**
+ * Takes attempt `attempts + 1` of a pending delivery. Conditional on the count read before, so
+ * of two workers holding the same delivery (a stalled job re-run, a redelivery racing a retry)
+ * exactly one sends; the other gets null.
+ */
+export async function claimDeliveryAttempt(
+  db: Executor,
+  params: { id: string; attempts: number },
+): Promise<WebhookDelivery | null> {
+  const [row] = await db
+    .update(webhookDeliveries)
+    .set({ attempts: sql`${webhookDeliveries.attempts} + 1` })
+    .where(
+      and(
+        eq(webhookDeliveries.id, params.id),
+        eq(webhookDeliveries.status, 'pending'),
+        eq(webhookDeliveries.attempts, params.attempts),
+      ),
+    )
+    .returning();
+  return row ?? null;
+}
+
+export async function insertWebhookAttempt(
+  db: Executor,
+  row: Omit<typeof webhookAttempts.$inferInsert, 'id'>,
+): Promise<WebhookAttempt> {
+  const [inserted] = await db.insert(webhookAttempts).values(row).returning();
+  if (!inserted) throw new Error('webhook attempt insert returned nothing');
+  return inserted;
+}
+
+/** Ends a pending delivery; null when it was no longer pending. */
+export async function finishDelivery(
+  db: Executor,
+  params: {
+    id: string;
+    status: Exclude<DeliveryStatus, 'pending'>;
+    statusCode: number | null;
+    error: string | null;
+    at: Date;
+  },
+): Promise<WebhookDelivery | null> {
+  const [row] = await db
+    .update(webhookDeliveries)
+    .set({
+      status: params.status,
+      lastStatusCode: params.statusCode,
+      lastError: params.error,
+      completedAt: params.at,
+    })
+    .where(and(eq(webhookDeliveries.id, params.id), eq(webhookDeliveries.status, 'pending')))
+    .returning();
+  return row ?? null;
+}
+
+export async function scheduleDeliveryRetry(
+  db: Executor,
+  params: { id: string; nextAttemptAt: Date; statusCode: number | null; error: string | null },
+): Promise<void> {
+  await db
+    .update(webhookDeliveries)
+    .set({
+      nextAttemptAt: params.nextAttemptAt,
+      lastStatusCode: params.statusCode,
+      lastError: params.error,
+    })
+    .where(and(eq(webhookDeliveries.id, params.id), eq(webhookDeliveries.status, 'pending')));
+}
+
+/**
+ * Pending deliveries that should have been attempted before `olderThan`: their BullMQ job was
+ * probably lost (Redis failover, a crash between commit and enqueue). Re-enqueueing them is
+ * idempotent, since the job id is the delivery id.
+ */
+export async function findStrandedDeliveries(
+  db: Executor,
+  params: { olderThan: Date; limit: number },
+): Promise<WebhookDelivery[]> {
+  return db
+    .select()
+    .from(webhookDeliveries)
+    .where(
+      and(
+        eq(webhookDeliveries.status, 'pending'),
+        lt(webhookDeliveries.nextAttemptAt, params.olderThan),
+      ),
+    )
+    .orderBy(asc(webhookDeliveries.nextAttemptAt))
+    .limit(params.limit);
+}
+
+/* ---------------------------------------------------------------- endpoint health -------- */
+
+export async function markEndpointSucceeded(
+  db: Executor,
+  params: { id: string; at: Date },
+): Promise<void> {
+  await db
+    .update(webhookEndpoints)
+    .set({ lastSuccessAt: params.at, failingSince: null })
+    .where(eq(webhookEndpoints.id, params.id));
+}
+
+/** Notes a failure; the row returned carries when the current run of failures started. */
+export async function markEndpointFailing(
+  db: Executor,
+  params: { id: string; at: Date },
+): Promise<WebhookEndpoint | null> {
+  const [row] = await db
+    .update(webhookEndpoints)
+    .set({ failingSince: sql`coalesce(${webhookEndpoints.failingSince}, ${params.at})` })
+    .where(eq(webhookEndpoints.id, params.id))
+    .returning();
+  return row ?? null;
+}
+
+/** Disables a live endpoint with a reason its tenant can read; null if it already was. */
+export async function disableWebhookEndpoint(
+  db: Executor,
+  params: { id: string; reason: string; at: Date },
+): Promise<WebhookEndpoint | null> {
+  const [row] = await db
+    .update(webhookEndpoints)
+    .set({ disabledAt: params.at, disabledReason: params.reason })
+    .where(and(eq(webhookEndpoints.id, params.id), isNull(webhookEndpoints.disabledAt)))
+    .returning();
+  return row ?? null;
+}
+
+/* ---------------------------------------------------------------- tenant API ------------- */
+
+export async function createWebhookEndpoint(
+  db: Executor,
+  params: { tenantId: string; url: string; eventTypes: string[]; description?: string | null },
+): Promise<WebhookEndpoint> {
+  const [row] = await db
+    .insert(webhookEndpoints)
+    .values({
+      id: newId(),
+      tenantId: params.tenantId,
+      url: params.url,
+      eventTypes: params.eventTypes,
+      description: params.description ?? null,
+    })
+    .returning();
+  if (!row) throw new Error('webhook endpoint insert returned nothing');
+  return row;
+}
+
+/** A tenant's endpoints that are not deleted (disabled ones included: they show why). */
+export async function listWebhookEndpoints(
+  db: Executor,
+  params: { tenantId: string },
+): Promise<WebhookEndpoint[]> {
+  return db
+    .select()
+    .from(webhookEndpoints)
+    .where(and(eq(webhookEndpoints.tenantId, params.tenantId), isNull(webhookEndpoints.deletedAt)))
+    .orderBy(asc(webhookEndpoints.id));
+}
+
+export async function getWebhookEndpoint(
+  db: Executor,
+  params: { tenantId: string; id: string },
+): Promise<WebhookEndpoint | null> {
+  const [row] = await db
+    .select()
+    .from(webhookEndpoints)
+    .where(
+      and(
+        eq(webhookEndpoints.id, params.id),
+        eq(webhookEndpoints.tenantId, params.tenantId),
+        isNull(webhookEndpoints.deletedAt),
+      ),
+    );
+  return row ?? null;
+}
+
+/** Soft delete: past deliveries keep pointing at the row. True when something was deleted. */
+export async function deleteWebhookEndpoint(
+  db: Executor,
+  params: { tenantId: string; id: string },
+): Promise<boolean> {
+  const rows = await db
+    .update(webhookEndpoints)
+    .set({ deletedAt: sql`now()` })
+    .where(
+      and(
+        eq(webhookEndpoints.id, params.id),
+        eq(webhookEndpoints.tenantId, params.tenantId),
+        isNull(webhookEndpoints.deletedAt),
+      ),
+    )
+    .returning({ id: webhookEndpoints.id });
+  return rows.length > 0;
+}
+
+export interface DeliveryListItem {
+  delivery: WebhookDelivery;
+  event: Pick<WebhookEvent, 'id' | 'type' | 'cloneJobId' | 'batchId' | 'createdAt'>;
+  attempts: WebhookAttempt[];
+}
+
+export interface DeliveryFilter {
+  tenantId: string;
+  status?: DeliveryStatus;
+  eventType?: string;
+  endpointId?: string;
+  cloneJobId?: string;
+  batchId?: string;
+  /** Deliveries created at or after this time. */
+  since?: Date;
+  /** Cursor: the last delivery id of the previous page (ids are time-ordered UUIDv7). */
+  before?: string;
+  /** One delivery by id (with its attempts), still scoped to the tenant. */
+  id?: string;
+  limit: number;
+}
+
+/** Newest first, each with its attempts in the order they were made. */
+export async function listWebhookDeliveries(
+  db: Executor,
+  filter: DeliveryFilter,
+): Promise<DeliveryListItem[]> {
+  const conditions = [eq(webhookDeliveries.tenantId, filter.tenantId)];
+  if (filter.status) conditions.push(eq(webhookDeliveries.status, filter.status));
+  if (filter.eventType) conditions.push(eq(webhookEvents.type, filter.eventType));
+  if (filter.endpointId) conditions.push(eq(webhookDeliveries.endpointId, filter.endpointId));
+  if (filter.cloneJobId) conditions.push(eq(webhookEvents.cloneJobId, filter.cloneJobId));
+  if (filter.batchId) conditions.push(eq(webhookEvents.batchId, filter.batchId));
+  if (filter.since) conditions.push(gte(webhookDeliveries.createdAt, filter.since));
+  if (filter.before) conditions.push(lt(webhookDeliveries.id, filter.before));
+  if (filter.id) conditions.push(eq(webhookDeliveries.id, filter.id));
+  const rows = await db
+    .select({
+      delivery: webhookDeliveries,
+      event: {
+        id: webhookEvents.id,
+        type: webhookEvents.type,
+        cloneJobId: webhookEvents.cloneJobId,
+        batchId: webhookEvents.batchId,
+        createdAt: webhookEvents.createdAt,
+      },
+    })
+    .from(webhookDeliveries)
+    .innerJoin(webhookEvents, eq(webhookEvents.id, webhookDeliveries.eventId))
+    .where(and(...conditions))
+    .orderBy(desc(webhookDeliveries.id))
+    .limit(filter.limit);
+  const attempts = await listDeliveryAttempts(db, {
+    deliveryIds: rows.map((r) => r.delivery.id),
+  });
+  return rows.map((r) => ({ ...r, attempts: attempts.get(r.delivery.id) ?? [] }));
+}
+
+/** Attempts of several deliveries, grouped by delivery, oldest first. */
+export async function listDeliveryAttempts(
+  db: Executor,
+  params: { deliveryIds: string[] },
+): Promise<Map<string, WebhookAttempt[]>> {
+  const grouped = new Map<string, WebhookAttempt[]>();
+  if (params.deliveryIds.length === 0) return grouped;
+  const rows = await db
+    .select()
+    .from(webhookAttempts)
+    .where(inArray(webhookAttempts.deliveryId, params.deliveryIds))
+    .orderBy(asc(webhookAttempts.id));
+  for (const row of rows) {
+    const list = grouped.get(row.deliveryId) ?? [];
+    list.push(row);
+    grouped.set(row.deliveryId, list);
+  }
+  return grouped;
+}
+
+export async function getWebhookDelivery(
+  db: Executor,
+  params: { tenantId: string; id: string },
+): Promise<WebhookDelivery | null> {
+  const [row] = await db
+    .select()
+    .from(webhookDeliveries)
+    .where(
+      and(eq(webhookDeliveries.id, params.id), eq(webhookDeliveries.tenantId, params.tenantId)),
+    );
+  return row ?? null;
+}
+
+/**
+ * Puts a delivery back to pending with a fresh schedule, due now. The event, and so the
+ * `webhook-id`, is the same; earlier attempts stay in the history (attempt numbers restart).
+ */
+export async function resetDeliveryForRedelivery(
+  db: Executor,
+  params: { tenantId: string; id: string },
+): Promise<WebhookDelivery | null> {
+  const [row] = await db
+    .update(webhookDeliveries)
+    .set({
+      status: 'pending',
+      attempts: 0,
+      nextAttemptAt: sql`now()`,
+      lastStatusCode: null,
+      lastError: null,
+      completedAt: null,
+    })
+    .where(
+      and(eq(webhookDeliveries.id, params.id), eq(webhookDeliveries.tenantId, params.tenantId)),
+    )
+    .returning();
+  return row ?? null;
+}
