@@ -1,5 +1,11 @@
-import { deadLetters, getAudioResult, listCloneJobEvents, transitionCloneJob } from '@voxline/db';
-import { jobIds } from '@voxline/queue';
+import {
+  deadLetters,
+  getAudioResult,
+  listCloneJobEvents,
+  redriveDeadLetters,
+  transitionCloneJob,
+} from '@voxline/db';
+import { enqueue, jobIds } from '@voxline/queue';
 import { waitFor } from '@voxline/testing';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -157,5 +163,42 @@ describe('clone pipeline against the simulator', () => {
     expect(metric.values.find((v) => v.labels.policy === 'resubmit')?.value).toBeGreaterThanOrEqual(
       1,
     );
+  });
+
+  it('redrives a dead-lettered job as a new run that succeeds, keeping its history', async () => {
+    h.sim.setScenario({ script: { submit: [{ kind: 'code', code: '1505' }] } });
+    const { ids } = await h.submit(['Moderated once, fine the second time.']);
+    const id = ids[0] as string;
+    const [failed] = await h.waitTerminal(ids);
+    expect(failed?.errorCode).toBe('1505');
+
+    const chunk = await redriveDeadLetters(h.db.db, {
+      tenantId: h.tenantId,
+      ids: [id],
+      limit: 100,
+    });
+    expect(chunk.redriven.map((r) => r.job.run)).toEqual([2]);
+    await enqueue(h.runtime.context.queues, 'cloneSubmit', [
+      { jobId: jobIds.submit(id, 2), data: { cloneJobId: id, tenantId: h.tenantId, run: 2 } },
+    ]);
+    const [row] = await h.waitTerminal(ids);
+    expect(row?.status).toBe('succeeded');
+    expect(row?.run).toBe(2);
+    expect(row?.attempts).toBe(2);
+    const transitions = (await listCloneJobEvents(h.db.db, { cloneJobId: id }))
+      .filter((e) => e.kind === 'transition')
+      .map((e) => e.toStatus);
+    expect(transitions).toEqual([
+      'queued',
+      'submitting',
+      'failed',
+      'queued',
+      'submitting',
+      'running',
+      'succeeded',
+    ]);
+    const letters = await h.db.db.select().from(deadLetters).where(eq(deadLetters.cloneJobId, id));
+    expect(letters).toHaveLength(1);
+    expect(letters[0]?.redrivenAt).toBeInstanceOf(Date);
   });
 });
