@@ -16,7 +16,7 @@ const request = {
   text: 'Hello there.',
   need_noise_reduction: false,
   need_volume_normalization: false,
-  model: 'speech-02-hd',
+  model: 'speech-02-hd' as const,
 };
 
 describe('clone job repository', () => {

@@ -5,11 +5,7 @@ import {
   transitionCloneJob,
 } from '@voxline/db';
 import { catalog, enqueue, jobIds, type ParsedPayloadOf } from '@voxline/queue';
-import {
-  isRunningHubError,
-  type RunningHubError,
-  type VoiceCloneParams,
-} from '@voxline/runninghub';
+import { isRunningHubError, type RunningHubError } from '@voxline/runninghub';
 import { type Job, UnrecoverableError } from 'bullmq';
 import type { WorkerContext } from '../context.js';
 import { backoffDelay, delayStep, jitter } from '../step.js';
@@ -76,7 +72,7 @@ export async function submitStep(
 
   let task: Awaited<ReturnType<typeof ctx.upstream.submitVoiceClone>>;
   try {
-    const request = job.request as VoiceCloneParams;
+    const request = job.request;
     task = await ctx.upstream.submitVoiceClone(
       ctx.config.UNIQUE_VOICE_IDS
         ? {

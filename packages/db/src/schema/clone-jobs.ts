@@ -1,3 +1,4 @@
+import type { VoiceCloneParams } from '@voxline/runninghub';
 import { sql } from 'drizzle-orm';
 import {
   index,
@@ -14,17 +15,11 @@ import { batches } from './batches.js';
 import { cloneStatus } from './enums.js';
 import { tenants } from './tenants.js';
 
-/** The upstream request exactly as it will be submitted (contract field names). */
-export interface CloneRequest {
-  audio: string;
-  custom_voice_id: string;
-  text: string;
-  accuracy?: number;
-  need_noise_reduction: boolean;
-  need_volume_normalization: boolean;
-  model: string;
-  language_boost?: string;
-}
+/**
+ * The upstream request exactly as it will be submitted (the contract's field names); the
+ * worker only makes the voice id unique per submission.
+ */
+export type CloneRequest = VoiceCloneParams;
 
 export const cloneJobs = pgTable(
   'clone_jobs',
