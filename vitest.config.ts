@@ -14,7 +14,11 @@ export default defineConfig({
     ],
   },
   test: {
-    include: ['packages/*/test/**/*.test.ts', 'apps/*/test/**/*.test.ts', 'chaos/test/**/*.test.ts'],
+    include: [
+      'packages/*/test/**/*.test.ts',
+      'apps/*/test/**/*.test.ts',
+      'chaos/test/**/*.test.ts',
+    ],
     globalSetup: ['packages/testing/src/global-setup.ts'],
     // Forks, not threads: several suites spawn and SIGKILL child processes.
     pool: 'forks',
