@@ -1,4 +1,5 @@
 import { parseList } from '@voxline/config';
+import { createMetrics } from '@voxline/metrics';
 import { parseAllowlist } from '@voxline/webhooks';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import {
@@ -7,9 +8,12 @@ import {
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
 import type { AppContext, AppDeps } from './context.js';
-import { errorFields, errorHandler, notFoundHandler } from './errors.js';
+import { errorHandler, notFoundHandler } from './errors.js';
+import { registerOpenApi } from './openapi.js';
 import { adminRoutes } from './routes/admin.js';
+import { BOARD_PATH, boardRoleConstraint, boardRoutes } from './routes/board.js';
 import { healthRoutes } from './routes/health.js';
+import { metricsRoutes } from './routes/metrics.js';
 import { v1Routes } from './routes/v1.js';
 import { buildSchemas } from './schemas/index.js';
 
@@ -19,15 +23,33 @@ export type { AppDeps } from './context.js';
 // interval says so without flooding the log.
 const QUEUE_ERROR_LOG_INTERVAL_MS = 30_000;
 
+// Requests that pollers repeat every few seconds (probes, scrapes, and Bull Board, which
+// refreshes every open tab every 5 s): logged at debug when they succeed, so the info log
+// keeps what people did.
+function isPolling(method: string, url: string): boolean {
+  if (method !== 'GET' && method !== 'HEAD') return false;
+  const path = url.split('?', 1)[0] ?? '';
+  return (
+    path === '/healthz' ||
+    path === '/readyz' ||
+    path === '/metrics' ||
+    path.startsWith(`${BOARD_PATH}/api/`) ||
+    path.startsWith(`${BOARD_PATH}/static/`)
+  );
+}
+
 /**
  * The producer API as a Fastify instance, not listening: `main.ts` listens and owns the
  * process; tests use `inject` or listen on port 0. The caller owns (and closes) the database,
- * Redis and queues it passes in.
+ * Redis and queues it passes in. Routes: `/v1` (tenants), `/admin` and Bull Board at
+ * `/admin/queues` (operators), `/metrics`, `/healthz`, `/readyz`, and the OpenAPI document at
+ * `/docs`.
  */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const { config, logger } = deps;
   const ctx: AppContext = {
     ...deps,
+    metrics: deps.metrics ?? createMetrics(),
     schemas: buildSchemas(config),
     allowlists: {
       audio: parseAllowlist(parseList(config.AUDIO_URL_ALLOWLIST)),
@@ -41,9 +63,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     bodyLimit: config.BODY_LIMIT_BYTES,
     // Correlates a request across services when a proxy sets it; generated otherwise.
     requestIdHeader: 'x-request-id',
-    // Fastify's own request logs pass the raw request and reply objects, which the logger's
-    // JSON-based secret scrubbing cannot serialise (they are circular); one line per request,
-    // of plain fields, is written by the onResponse hook below instead.
+    // One line per request, written by the onResponse hook below, instead of Fastify's two
+    // (incoming, completed): it carries the status and time, and keeps pollers at debug unless
+    // they fail, which a route's fixed log level cannot do.
     logController: new LogController({ disableRequestLogging: true }),
     // Prototype-poisoned JSON is refused (400), never stripped and accepted.
     onProtoPoisoning: 'error',
@@ -51,6 +73,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     routerOptions: { ignoreTrailingSlash: true },
   }).withTypeProvider<ZodTypeProvider>();
 
+  // Bull Board's full and read-only instances share their URLs; the credential picks one.
+  app.addConstraintStrategy(boardRoleConstraint(config));
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.setErrorHandler(errorHandler);
@@ -75,10 +99,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       statusCode: reply.statusCode,
       responseTimeMs: Math.round(reply.elapsedTime * 10) / 10,
     };
-    // Probes run every few seconds: keep them out of the info log unless they fail.
-    const probe = request.url === '/healthz' || request.url === '/readyz';
-    if (probe && reply.statusCode < 400) request.log.debug(fields, 'request completed');
-    else request.log.info(fields, 'request completed');
+    const quiet = reply.statusCode < 400 && isPolling(request.method, request.url);
+    request.log[quiet ? 'debug' : 'info'](fields, 'request completed');
   });
 
   let lastQueueError = 0;
@@ -87,12 +109,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       const now = Date.now();
       if (now - lastQueueError < QUEUE_ERROR_LOG_INTERVAL_MS) return;
       lastQueueError = now;
-      logger.warn({ err: errorFields(error), queue: queue.name }, 'queue connection error');
+      logger.warn({ err: error, queue: queue.name }, 'queue connection error');
     });
   }
 
+  await registerOpenApi(app);
   await app.register(healthRoutes(deps));
+  await app.register(metricsRoutes(ctx));
   await app.register(adminRoutes(ctx), { prefix: '/admin' });
+  await app.register(boardRoutes(ctx));
   await app.register(v1Routes(ctx), { prefix: '/v1' });
   return app;
 }

@@ -1,6 +1,7 @@
 import type { Config } from '@voxline/config';
 import type { Database } from '@voxline/db';
 import type { Logger } from '@voxline/logger';
+import type { Metrics } from '@voxline/metrics';
 import type { Queues } from '@voxline/queue';
 import type { TargetAllowlist } from '@voxline/webhooks';
 import type { Redis } from 'ioredis';
@@ -13,10 +14,16 @@ export interface AppDeps {
   redis: Redis;
   queues: Queues;
   logger: Logger;
+  /**
+   * The process's metrics registry. `pnpm start` runs the API and the worker in one process and
+   * passes the worker's, so one /metrics shows both; a registry of its own when omitted.
+   */
+  metrics?: Metrics;
 }
 
 /** Everything a route or service needs, built once per app. */
 export interface AppContext extends AppDeps {
+  metrics: Metrics;
   schemas: ApiSchemas;
   allowlists: { audio: TargetAllowlist; webhook: TargetAllowlist };
 }

@@ -46,31 +46,6 @@ export function notFound(what: string): ApiError {
   return new ApiError(404, 'not_found', `${what} not found`);
 }
 
-/**
- * An error as plain fields for a log line. @voxline/logger scrubs secrets by turning each
- * logged object into JSON before pino's serializers run, which would log an Error as `{}`; a
- * plain object keeps its message, code, stack and causes.
- */
-export function errorFields(error: unknown, depth = 0): Record<string, unknown> {
-  if (!(error instanceof Error)) return { message: String(error) };
-  const { code, statusCode, constraint } = error as {
-    code?: unknown;
-    statusCode?: unknown;
-    constraint?: unknown;
-  };
-  return {
-    type: error.name,
-    message: error.message,
-    ...(code !== undefined ? { code } : {}),
-    ...(statusCode !== undefined ? { statusCode } : {}),
-    ...(constraint !== undefined ? { constraint } : {}),
-    stack: error.stack,
-    ...(error.cause !== undefined && depth < 3
-      ? { cause: errorFields(error.cause, depth + 1) }
-      : {}),
-  };
-}
-
 export function errorBody(code: string, message: string, details: unknown = null) {
   return { error: { code, message, details } };
 }
@@ -240,7 +215,7 @@ export function errorHandler(
     return reply.status(400).send(errorBody(api.code, api.message, api.details));
   }
   if (isUnavailableError(error)) {
-    request.log.warn({ err: errorFields(error) }, 'backing service unavailable');
+    request.log.warn({ err: error }, 'backing service unavailable');
     return reply
       .status(503)
       .header('retry-after', '5')
@@ -262,7 +237,7 @@ export function errorHandler(
       .status(status)
       .send(errorBody(STATUS_CODES[status] ?? 'bad_request', error.message));
   }
-  request.log.error({ err: errorFields(error) }, 'unhandled error');
+  request.log.error({ err: error }, 'unhandled error');
   return reply.status(500).send(errorBody('internal', 'internal error; it has been logged'));
 }
 

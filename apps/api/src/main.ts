@@ -3,7 +3,6 @@ import { createDb, ensureDatabase, runMigrations } from '@voxline/db';
 import { createLogger } from '@voxline/logger';
 import { closeQueues, createQueues, createRedis } from '@voxline/queue';
 import { buildApp } from './app.js';
-import { errorFields } from './errors.js';
 
 /**
  * `pnpm start:api`: migrate, then serve until SIGTERM/SIGINT. The first signal closes the
@@ -28,7 +27,7 @@ async function main(): Promise<void> {
   const logger = createLogger({
     name: 'api',
     level: cfg.LOG_LEVEL,
-    secrets: [cfg.ADMIN_TOKEN, cfg.ADMIN_READONLY_TOKEN, cfg.RUNNINGHUB_API_KEY],
+    secrets: [cfg.ADMIN_TOKEN, cfg.ADMIN_READONLY_TOKEN, cfg.METRICS_TOKEN, cfg.RUNNINGHUB_API_KEY],
   });
 
   // A fresh machine needs no manual step: create the database and bring its schema up to date
@@ -37,7 +36,7 @@ async function main(): Promise<void> {
     await ensureDatabase(cfg.DATABASE_URL);
     await runMigrations(cfg.DATABASE_URL);
   } catch (error) {
-    logger.fatal({ err: errorFields(error) }, 'cannot prepare the database; is Postgres running?');
+    logger.fatal({ err: error }, 'cannot prepare the database; is Postgres running?');
     process.exit(1);
   }
   logger.info('database migrated');
@@ -67,7 +66,7 @@ async function main(): Promise<void> {
       logger.info('shut down cleanly');
       process.exit(0);
     } catch (error) {
-      logger.error({ err: errorFields(error) }, 'error during shutdown');
+      logger.error({ err: error }, 'error during shutdown');
       process.exit(1);
     }
   };

@@ -1,6 +1,6 @@
 import { type Config, loadConfig } from '@voxline/config';
 import { createLogger } from '@voxline/logger';
-import { closeQueues, createQueues, createRedis, type Queues } from '@voxline/queue';
+import { closeQueues, createQueues, createRedis, type Queues, waitForRedis } from '@voxline/queue';
 import {
   createTestDatabase,
   createTestRedis,
@@ -50,6 +50,9 @@ export async function startApi(env: Record<string, string> = {}): Promise<Api> {
     ...env,
   });
   const redis = createRedis(config.REDIS_URL, 'producer');
+  // Ready before use: a producer connection closed while ioredis runs its ready check (a test
+  // that never touched Redis) leaves an unhandled rejection behind.
+  await waitForRedis(redis);
   const queues = createQueues(redis, config.QUEUE_PREFIX);
   const logger = createLogger({ name: 'api-test', level: config.LOG_LEVEL });
   const app = await buildApp({ config, db: database.db, redis, queues, logger });

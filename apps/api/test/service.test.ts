@@ -234,11 +234,29 @@ describe('request logs', () => {
         headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
         payload: JSON.stringify(cloneBody()),
       });
+      // Pollers (probes, scrapes, Bull Board's refresh) stay out of the info log unless they fail.
+      for (const url of ['/healthz', '/admin/queues/api/queues', '/metrics']) {
+        const res = await app.inject({
+          method: 'GET',
+          url,
+          headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+        });
+        expect(res.statusCode, url).toBe(200);
+      }
+      await app.inject({ method: 'GET', url: '/admin/queues/api/queues' }); // 401: logged
       const all = lines.join('');
       expect(all).toContain('request completed');
       expect(all).toContain(tenantId);
       expect(all).not.toContain(key);
       expect(all).not.toContain(ADMIN_TOKEN);
+      const completed = lines
+        .map((line) => JSON.parse(line))
+        .filter((line) => line.msg === 'request completed');
+      expect(completed.map((line) => [line.method, line.url, line.statusCode])).toEqual([
+        ['POST', '/admin/tenants', 201],
+        ['POST', '/v1/clones', 202],
+        ['GET', '/admin/queues/api/queues', 401],
+      ]);
     } finally {
       await app.close();
       await api.close();

@@ -1,3 +1,4 @@
+import { timingSafeEqual } from 'node:crypto';
 import { createServer } from 'node:http';
 import { ConfigError, loadConfig } from '@voxline/config';
 import { ensureDatabase, runMigrations } from '@voxline/db';
@@ -17,7 +18,12 @@ try {
 const logger = createLogger({
   name: 'voxline-worker',
   level: config.LOG_LEVEL,
-  secrets: [config.RUNNINGHUB_API_KEY, config.ADMIN_TOKEN, config.SIM_CONTROL_TOKEN],
+  secrets: [
+    config.RUNNINGHUB_API_KEY,
+    config.ADMIN_TOKEN,
+    config.SIM_CONTROL_TOKEN,
+    config.METRICS_TOKEN,
+  ],
 });
 
 const upstream = resolveUpstream(config);
@@ -40,6 +46,10 @@ const metricsServer =
           res.writeHead(404).end();
           return;
         }
+        if (!metricsAuthorized(req.headers.authorization)) {
+          res.writeHead(401, { 'www-authenticate': 'Bearer' }).end();
+          return;
+        }
         metrics.slotsInUse.set(await runtime.context.slots.inUse());
         res.writeHead(200, { 'content-type': metrics.registry.contentType });
         res.end(await metrics.registry.metrics());
@@ -49,6 +59,14 @@ logger.info(
   { concurrency: config.WORKER_CONCURRENCY, slots: config.RUNNINGHUB_MAX_IN_FLIGHT },
   'worker started',
 );
+
+// With METRICS_TOKEN set, a scrape must present it, as on the API's /metrics.
+function metricsAuthorized(header: string | undefined): boolean {
+  if (!config.METRICS_TOKEN) return true;
+  const expected = Buffer.from(`Bearer ${config.METRICS_TOKEN}`);
+  const given = Buffer.from(header ?? '');
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}
 
 let stopping = false;
 const stop = async (signal: string) => {

@@ -6,7 +6,9 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom
  */
 export function createMetrics() {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'voxline_process_' });
+  // Default process and Node.js metrics under their standard names (process_cpu_seconds_total,
+  // nodejs_eventloop_lag_seconds, …), so stock Node.js dashboards work as they are.
+  collectDefaultMetrics({ register: registry });
   const registers = [registry];
   return {
     registry,
@@ -74,3 +76,81 @@ export function createMetrics() {
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
+
+const stateByRegistry = new WeakMap<Registry, StateMetrics>();
+
+/**
+ * Gauges of the system's state, read from Redis and Postgres at scrape time rather than counted
+ * in process: any API process can report them, they survive restarts, and many processes
+ * report the same numbers (aggregate with `max`, not `sum`). Created on first use for a
+ * registry, once, so an API and a worker sharing one registry in one process do not register
+ * them twice, and a worker that never reports them does not show them as zeros.
+ */
+export function stateMetrics(metrics: Metrics): StateMetrics {
+  let state = stateByRegistry.get(metrics.registry);
+  if (!state) {
+    state = createStateMetrics(metrics.registry);
+    stateByRegistry.set(metrics.registry, state);
+  }
+  return state;
+}
+
+function createStateMetrics(registry: Registry) {
+  const registers = [registry];
+  return {
+    queueJobs: new Gauge({
+      name: 'voxline_queue_jobs',
+      help: 'BullMQ jobs by queue and state (waiting, prioritized, delayed, active, completed, failed, paused, waiting-children)',
+      labelNames: ['queue', 'state'] as const,
+      registers,
+    }),
+    slotsLimit: new Gauge({
+      name: 'voxline_upstream_slots_limit',
+      help: 'The configured upstream concurrency limit (RUNNINGHUB_MAX_IN_FLIGHT)',
+      registers,
+    }),
+    cloneJobsActive: new Gauge({
+      name: 'voxline_clone_jobs_active',
+      help: 'Clone jobs not yet terminal, by status (queued, submitting, running), from Postgres',
+      labelNames: ['status'] as const,
+      registers,
+    }),
+    deadLettersPending: new Gauge({
+      name: 'voxline_dead_letters_pending',
+      help: 'Dead-lettered clone jobs not redriven, by error code, from Postgres',
+      labelNames: ['error_code'] as const,
+      registers,
+    }),
+    webhookDeliveriesPending: new Gauge({
+      name: 'voxline_webhook_deliveries_pending',
+      help: 'Webhook deliveries still to be made, split by whether an attempt already failed',
+      labelNames: ['retrying'] as const,
+      registers,
+    }),
+    webhookPendingAttempts: new Gauge({
+      name: 'voxline_webhook_pending_attempts',
+      help: 'Attempts already spent on webhook deliveries that are still pending',
+      registers,
+    }),
+    webhookEndpoints: new Gauge({
+      name: 'voxline_webhook_endpoints',
+      help: 'Registered webhook endpoints by state (healthy, failing, disabled)',
+      labelNames: ['state'] as const,
+      registers,
+    }),
+    ambiguousSubmitsRecorded: new Gauge({
+      name: 'voxline_ambiguous_submits_recorded',
+      help: 'Ambiguous submits ever recorded in Postgres (each may have been paid twice), by policy',
+      labelNames: ['policy'] as const,
+      registers,
+    }),
+    sourceUp: new Gauge({
+      name: 'voxline_metrics_source_up',
+      help: 'Whether the last scrape could read this source (redis, postgres): 1 yes, 0 no',
+      labelNames: ['source'] as const,
+      registers,
+    }),
+  };
+}
+
+export type StateMetrics = ReturnType<typeof createStateMetrics>;

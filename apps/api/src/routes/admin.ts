@@ -1,13 +1,18 @@
 import { createTenant } from '@voxline/db';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { AppContext } from '../context.js';
-import { adminAuth } from '../plugins/auth.js';
+import { routeDocs, SECURITY } from '../openapi.js';
+import { operatorAuth } from '../plugins/auth.js';
 import { createTenantBody, errorResponse, tenantCreatedResponse } from '../schemas/index.js';
 
-/** Routes for operators, behind ADMIN_TOKEN. Mounted under `/admin`. */
+/**
+ * Routes for operators, behind ADMIN_TOKEN (the read-only credential gets 403). Mounted under
+ * `/admin`; Bull Board (`/admin/queues`) is registered apart, since viewers may see it.
+ */
 export function adminRoutes(ctx: AppContext): FastifyPluginAsyncZod {
   return async (app) => {
-    app.addHook('onRequest', adminAuth(ctx.config.ADMIN_TOKEN));
+    app.addHook('onRequest', operatorAuth(ctx.config, ['admin']));
+    app.addHook('onRoute', routeDocs({ tags: ['admin'], security: SECURITY.admin }));
 
     // The API key is shown here once: only its hash is stored. The webhook secret is stored as
     // issued (signing needs it) and can be read again by an admin later.
@@ -15,8 +20,17 @@ export function adminRoutes(ctx: AppContext): FastifyPluginAsyncZod {
       '/tenants',
       {
         schema: {
+          summary: 'Create a tenant and its first API key',
+          description:
+            'The API key is in this answer only: voxline stores its SHA-256. The webhook signing ' +
+            'secret is stored as issued and is the one the tenant verifies webhooks with.',
           body: createTenantBody,
-          response: { 201: tenantCreatedResponse, 400: errorResponse, 401: errorResponse },
+          response: {
+            201: tenantCreatedResponse,
+            400: errorResponse,
+            401: errorResponse,
+            403: errorResponse,
+          },
         },
       },
       async (request, reply) => {

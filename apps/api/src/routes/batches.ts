@@ -25,6 +25,10 @@ export function batchRoutes(ctx: AppContext): FastifyPluginAsyncZod {
       '/batches',
       {
         schema: {
+          summary: 'Clone many lines with one voice',
+          description:
+            'The batch and all its lines are written in one transaction, then enqueued at batch ' +
+            'priority. Idempotency-Key works as on POST /v1/clones.',
           headers: idempotencyHeaders,
           body: ctx.schemas.createBatch,
           response: {
@@ -50,7 +54,13 @@ export function batchRoutes(ctx: AppContext): FastifyPluginAsyncZod {
 
     app.get(
       '/batches/:id',
-      { schema: { params: idParams, response: { 200: batchResponse, ...commonErrors } } },
+      {
+        schema: {
+          summary: 'Get a batch with its counts per status',
+          params: idParams,
+          response: { 200: batchResponse, ...commonErrors },
+        },
+      },
       async (request) => getBatchResource(ctx, callerOf(request), request.params.id),
     );
 
@@ -58,6 +68,7 @@ export function batchRoutes(ctx: AppContext): FastifyPluginAsyncZod {
       '/batches/:id/clones',
       {
         schema: {
+          summary: "List a batch's clones in line order",
           params: idParams,
           querystring: batchClonesQuery,
           response: { 200: cloneListResponse, ...commonErrors },
@@ -69,7 +80,11 @@ export function batchRoutes(ctx: AppContext): FastifyPluginAsyncZod {
     app.post(
       '/batches/:id/cancel',
       {
-        schema: { params: idParams, response: { 200: batchCancelResponse, ...commonErrors } },
+        schema: {
+          summary: 'Cancel every line of a batch that is not finished',
+          params: idParams,
+          response: { 200: batchCancelResponse, ...commonErrors },
+        },
       },
       async (request) => cancelBatch(ctx, callerOf(request), request.params.id),
     );

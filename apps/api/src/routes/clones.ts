@@ -16,6 +16,11 @@ export function cloneRoutes(ctx: AppContext): FastifyPluginAsyncZod {
       '/clones',
       {
         schema: {
+          summary: 'Clone one line of narration',
+          description:
+            'Queued at interactive priority (ahead of batch lines). 202 with the clone; 200 with ' +
+            'the original clone and `idempotent-replayed: true` when the same Idempotency-Key and ' +
+            'body were seen before; 409 when the key was used with another body.',
           headers: idempotencyHeaders,
           body: ctx.schemas.createClone,
           response: { 200: cloneResponse, 202: cloneResponse, 409: errorResponse, ...commonErrors },
@@ -35,7 +40,13 @@ export function cloneRoutes(ctx: AppContext): FastifyPluginAsyncZod {
 
     app.get(
       '/clones/:id',
-      { schema: { params: idParams, response: { 200: cloneResponse, ...commonErrors } } },
+      {
+        schema: {
+          summary: 'Get a clone, with its audio once it succeeded',
+          params: idParams,
+          response: { 200: cloneResponse, ...commonErrors },
+        },
+      },
       async (request) => getClone(ctx, callerOf(request), request.params.id),
     );
 
@@ -43,6 +54,10 @@ export function cloneRoutes(ctx: AppContext): FastifyPluginAsyncZod {
       '/clones/:id/cancel',
       {
         schema: {
+          summary: 'Cancel a clone',
+          description:
+            'A task already submitted upstream finishes there (RunningHub has no cancel) and its ' +
+            'result is dropped. 409 `not_cancelable` when the clone is already terminal.',
           params: idParams,
           response: { 200: cloneResponse, 409: errorResponse, ...commonErrors },
         },

@@ -16,6 +16,8 @@ export function deadLetterRoutes(ctx: AppContext): FastifyPluginAsyncZod {
       '/dead-letters',
       {
         schema: {
+          summary: 'List dead letters',
+          description: 'Clones that failed for good, newest first, with their error and attempts.',
           querystring: deadLettersQuery,
           response: { 200: deadLetterListResponse, ...commonErrors },
         },
@@ -25,7 +27,16 @@ export function deadLetterRoutes(ctx: AppContext): FastifyPluginAsyncZod {
 
     app.post(
       '/dead-letters/redrive',
-      { schema: { body: redriveBody, response: { 200: redriveResponse, ...commonErrors } } },
+      {
+        schema: {
+          summary: 'Redrive dead letters',
+          description:
+            'By ids, batch_id or error_code (exactly one). Each job starts again as run n+1; ' +
+            'the dead letters and events stay as history.',
+          body: redriveBody,
+          response: { 200: redriveResponse, ...commonErrors },
+        },
+      },
       async (request) => redrive(ctx, callerOf(request), request.body),
     );
   };

@@ -4,24 +4,13 @@ import { checkRedisReadiness } from '@voxline/queue';
 import { sql } from 'drizzle-orm';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Redis } from 'ioredis';
-import { errorFields } from '../errors.js';
+import { z } from 'zod';
+import { routeDocs } from '../openapi.js';
+import { errorResponse } from '../schemas/index.js';
+import { within } from '../services/within.js';
 
 // A readiness probe must answer within the prober's timeout even when a dependency hangs.
 const CHECK_TIMEOUT_MS = 3_000;
-
-async function within<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 interface Check {
   ok: boolean;
@@ -38,7 +27,7 @@ export async function readiness(deps: { db: Database; redis: Redis; logger: Logg
     within(deps.db.execute(sql`select 1`), CHECK_TIMEOUT_MS).then(
       (): Check => ({ ok: true }),
       (error: unknown): Check => {
-        deps.logger.warn({ err: errorFields(error) }, 'readiness: Postgres unreachable');
+        deps.logger.warn({ err: error }, 'readiness: Postgres unreachable');
         return { ok: false, error: 'unreachable' };
       },
     ),
@@ -57,7 +46,7 @@ export async function readiness(deps: { db: Database; redis: Redis; logger: Logg
           ? { ok: true, pending }
           : { ok: false, pending, error: `${pending.length} migration(s) not applied` };
     } catch (error) {
-      deps.logger.warn({ err: errorFields(error) }, 'readiness: migrations not checked');
+      deps.logger.warn({ err: error }, 'readiness: migrations not checked');
       migrations = { ok: false, pending: null, error: 'could not be checked' };
     }
   }
@@ -80,28 +69,65 @@ export async function readiness(deps: { db: Database; redis: Redis; logger: Logg
   return { ok: failed.length === 0, checks, failed };
 }
 
+const check = z.object({ ok: z.boolean(), error: z.string().optional() });
+const checks = z.object({
+  postgres: check,
+  redis: check.extend({ maxmemory_policy: z.string().nullable() }),
+  migrations: check.extend({ pending: z.array(z.string()).nullable() }),
+});
+
 export function healthRoutes(deps: {
   db: Database;
   redis: Redis;
   logger: Logger;
 }): FastifyPluginAsyncZod {
   return async (app) => {
+    app.addHook('onRoute', routeDocs({ tags: ['operations'], security: [] }));
+
     // Liveness: the process runs its event loop. Deliberately checks nothing else, so an
     // outage of Postgres or Redis does not get healthy processes restarted.
-    app.get('/healthz', { logLevel: 'warn' }, async () => ({ status: 'ok' }));
-
-    app.get('/readyz', { logLevel: 'warn' }, async (_request, reply) => {
-      const result = await readiness(deps);
-      if (result.ok) return reply.send({ status: 'ok', checks: result.checks });
-      return reply.status(503).send({
-        status: 'unavailable',
-        checks: result.checks,
-        error: {
-          code: 'unavailable',
-          message: `not ready: ${result.failed.join(', ')}`,
-          details: { failed: result.failed },
+    app.get(
+      '/healthz',
+      {
+        schema: {
+          summary: 'Liveness: the process is running',
+          response: { 200: z.object({ status: z.literal('ok') }) },
         },
-      });
-    });
+      },
+      async () => ({ status: 'ok' as const }),
+    );
+
+    app.get(
+      '/readyz',
+      {
+        schema: {
+          summary: 'Readiness: Postgres and Redis answer, Redis never evicts, migrations applied',
+          description:
+            '503 names each failed check in `error.details.failed`; driver messages only go to ' +
+            'the log.',
+          response: {
+            200: z.object({ status: z.literal('ok'), checks }),
+            503: z.object({
+              status: z.literal('unavailable'),
+              checks,
+              error: errorResponse.shape.error,
+            }),
+          },
+        },
+      },
+      async (_request, reply) => {
+        const result = await readiness(deps);
+        if (result.ok) return reply.send({ status: 'ok', checks: result.checks });
+        return reply.status(503).send({
+          status: 'unavailable',
+          checks: result.checks,
+          error: {
+            code: 'unavailable',
+            message: `not ready: ${result.failed.join(', ')}`,
+            details: { failed: result.failed },
+          },
+        });
+      },
+    );
   };
 }

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { AppContext } from '../context.js';
+import { routeDocs, SECURITY } from '../openapi.js';
 import { tenantAuth } from '../plugins/auth.js';
 import { batchRoutes } from './batches.js';
 import { cloneRoutes } from './clones.js';
@@ -10,9 +11,18 @@ import { webhookRoutes } from './webhooks.js';
 export function v1Routes(ctx: AppContext): FastifyPluginAsyncZod {
   return async (app) => {
     app.addHook('onRequest', tenantAuth(ctx.db));
-    await app.register(cloneRoutes(ctx));
-    await app.register(batchRoutes(ctx));
-    await app.register(deadLetterRoutes(ctx));
-    await app.register(webhookRoutes(ctx));
+    app.addHook('onRoute', routeDocs({ security: SECURITY.tenant }));
+    const sections = [
+      ['clones', cloneRoutes],
+      ['batches', batchRoutes],
+      ['dead-letters', deadLetterRoutes],
+      ['webhooks', webhookRoutes],
+    ] as const;
+    for (const [tag, routes] of sections) {
+      await app.register(async (section) => {
+        section.addHook('onRoute', routeDocs({ tags: [tag] }));
+        await section.register(routes(ctx));
+      });
+    }
   };
 }

@@ -191,6 +191,7 @@ export function webhookRoutes(ctx: AppContext): FastifyPluginAsyncZod {
       '/webhook-endpoints',
       {
         schema: {
+          summary: 'Register a webhook endpoint',
           body: createEndpointBody,
           response: { 201: endpointResponse, 409: errorResponse, ...commonErrors },
         },
@@ -226,6 +227,7 @@ export function webhookRoutes(ctx: AppContext): FastifyPluginAsyncZod {
       '/webhook-endpoints',
       {
         schema: {
+          summary: 'List webhook endpoints',
           response: { 200: z.object({ data: z.array(endpointResponse) }), ...commonErrors },
         },
       },
@@ -238,7 +240,13 @@ export function webhookRoutes(ctx: AppContext): FastifyPluginAsyncZod {
 
     app.get(
       '/webhook-endpoints/:id',
-      { schema: { params: idParams, response: { 200: endpointResponse, ...commonErrors } } },
+      {
+        schema: {
+          summary: 'Get a webhook endpoint',
+          params: idParams,
+          response: { 200: endpointResponse, ...commonErrors },
+        },
+      },
       async (request) => {
         const { tenantId } = callerOf(request);
         const { id } = request.params;
@@ -250,7 +258,13 @@ export function webhookRoutes(ctx: AppContext): FastifyPluginAsyncZod {
 
     app.delete(
       '/webhook-endpoints/:id',
-      { schema: { params: idParams, response: { 204: z.null(), ...commonErrors } } },
+      {
+        schema: {
+          summary: 'Delete a webhook endpoint',
+          params: idParams,
+          response: { 204: z.null(), ...commonErrors },
+        },
+      },
       async (request, reply) => {
         const { tenantId, log } = callerOf(request);
         const { id } = request.params;
@@ -267,6 +281,7 @@ export function webhookRoutes(ctx: AppContext): FastifyPluginAsyncZod {
       '/webhook-deliveries',
       {
         schema: {
+          summary: 'List webhook deliveries and their attempts',
           querystring: deliveriesQuery,
           response: {
             200: z.object({ data: z.array(deliveryResponse), next_cursor: z.string().nullable() }),
@@ -305,6 +320,7 @@ export function webhookRoutes(ctx: AppContext): FastifyPluginAsyncZod {
       '/webhook-deliveries/:id/redeliver',
       {
         schema: {
+          summary: 'Deliver a webhook event again',
           params: idParams,
           response: { 202: deliveryResponse, 409: errorResponse, ...commonErrors },
         },
@@ -343,7 +359,12 @@ export function webhookRoutes(ctx: AppContext): FastifyPluginAsyncZod {
 
     app.post(
       '/webhook-secret/rotate',
-      { schema: { response: { 200: secretResponse, ...commonErrors } } },
+      {
+        schema: {
+          summary: 'Rotate the webhook signing secret',
+          response: { 200: secretResponse, ...commonErrors },
+        },
+      },
       async (request) => {
         const { tenantId, log } = callerOf(request);
         const tenant = await rotateWebhookSecret(ctx.db, { id: tenantId });

@@ -2,7 +2,7 @@ import { BATCH_STATUSES, CLONE_STATUSES } from '@voxline/db';
 import { z } from 'zod';
 
 /**
- * Response shapes, for serialization and (later) the OpenAPI document. Loose objects: the
+ * Response shapes, for serialization and the OpenAPI document (`/docs`). Loose objects: the
  * views in @voxline/db are the source of truth, and a field added there must not be dropped
  * here silently.
  */

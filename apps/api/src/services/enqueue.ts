@@ -2,7 +2,6 @@ import type { CloneJob } from '@voxline/db';
 import { enqueue, jobIds, type Queues } from '@voxline/queue';
 import { enqueueDeliveries } from '@voxline/webhooks';
 import type { FastifyBaseLogger as Logger } from 'fastify';
-import { errorFields } from '../errors.js';
 
 /**
  * Adds the submit step of each job's current run. Called after the rows committed: if Redis
@@ -28,7 +27,7 @@ export async function enqueueSubmits(
     return true;
   } catch (error) {
     log.warn(
-      { err: errorFields(error), jobs: jobs.length },
+      { err: error, jobs: jobs.length },
       'committed jobs not enqueued; the reconciler will enqueue them',
     );
     return false;
@@ -46,7 +45,7 @@ export async function enqueueDeliveriesLogged(
     await enqueueDeliveries(queues, deliveryIds);
   } catch (error) {
     log.warn(
-      { err: errorFields(error), deliveries: deliveryIds.length },
+      { err: error, deliveries: deliveryIds.length },
       'committed webhook deliveries not enqueued; the reconciler will enqueue them',
     );
   }

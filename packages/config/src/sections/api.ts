@@ -10,8 +10,12 @@ export const apiEnv = z.object({
     .string()
     .min(16, 'must be at least 16 characters')
     .default('voxline-dev-admin-token'),
-  // Read-only Bull Board access for people who watch but must not retry or delete jobs.
+  // Read-only Bull Board access (Basic user `viewer`, or Bearer) and /metrics, for people who
+  // watch but must not retry or delete jobs.
   ADMIN_READONLY_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  // A scrape-only Bearer token for /metrics, so Prometheus need not hold an admin credential.
+  // /metrics also accepts ADMIN_TOKEN and ADMIN_READONLY_TOKEN; it never answers anonymously.
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   BATCH_MAX_LINES: z.coerce.number().int().min(1).max(100_000).default(10_000),
   // 10,000 lines of a few hundred characters each fit well under this; larger bodies are refused
   // before parsing so a hostile client cannot make the API buffer gigabytes.
