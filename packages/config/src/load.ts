@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { apiEnv } from './sections/api.js';
+import { cliEnv } from './sections/cli.js';
 import { coreEnv } from './sections/core.js';
 import { runninghubEnv } from './sections/runninghub.js';
 import { simEnv } from './sections/sim.js';
@@ -16,6 +17,7 @@ export const envSchema = z
     ...workerEnv.shape,
     ...webhooksEnv.shape,
     ...simEnv.shape,
+    ...cliEnv.shape,
   })
   // `when`: cross-field rules run even when single fields failed, so one message names all.
   .superRefine(
