@@ -111,15 +111,26 @@ export async function startWorkers(options: StartOptions): Promise<WorkerRuntime
     make(catalog.maintenance.queue, processMaintenance(context), { concurrency: 1 }),
   ];
   if (options.scheduleReconciler ?? true) {
-    await queues.maintenance.upsertJobScheduler(
-      'reconcile',
-      { every: config.RECONCILE_INTERVAL_MS },
-      {
-        name: catalog.maintenance.job,
-        data: { task: 'reconcile' },
-        opts: catalog.maintenance.options,
-      },
-    );
+    const scheduleReconciler = () =>
+      queues.maintenance.upsertJobScheduler(
+        'reconcile',
+        { every: config.RECONCILE_INTERVAL_MS },
+        {
+          name: catalog.maintenance.job,
+          data: { task: 'reconcile' },
+          opts: catalog.maintenance.options,
+        },
+      );
+    await scheduleReconciler();
+    // The schedule lives in Redis. A Redis that comes back empty (no persistence, a failover to
+    // an empty replica) has forgotten it, and the reconciler is then the one thing that could
+    // re-queue the jobs Redis lost: schedule it again on every reconnect (an idempotent upsert).
+    // Found by chaos/test/redis.test.ts ("restarted empty").
+    redis.on('ready', () => {
+      scheduleReconciler().catch((error: unknown) =>
+        logger.warn({ err: error }, 'could not restore the reconciler schedule'),
+      );
+    });
   }
   await Promise.all(workers.map((w) => w.waitUntilReady()));
 

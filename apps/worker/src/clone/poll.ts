@@ -112,8 +112,8 @@ export async function pollStep(
   ctx.metrics.pollsPerTask.observe(polls);
   ctx.metrics.taskDuration.observe(elapsed / 1000);
   if (job.status === 'canceled') {
-    await recordDroppedResult(ctx, job, task);
     await releaseSlot(ctx, holder);
+    await recordDroppedResult(ctx, job, task);
     return;
   }
 
@@ -123,8 +123,8 @@ export async function pollStep(
       job.request.text.length,
       observedDuration(task, elapsed, polls),
     );
-    await recordSuccess(ctx, job, { ...task, audio: task.audio });
     await releaseSlot(ctx, holder);
+    await recordSuccess(ctx, job, { ...task, audio: task.audio });
     return;
   }
 

@@ -94,8 +94,8 @@ export async function submitStep(
   const attempts = submitting.attempts + 1;
   if (task.terminal && task.status === 'SUCCESS' && task.audio) {
     // Seen in an official script: a submit can come back already finished.
-    await recordSuccess(ctx, submitting, { ...task, audio: task.audio }, { attempts });
     await releaseSlot(ctx, holder);
+    await recordSuccess(ctx, submitting, { ...task, audio: task.audio }, { attempts });
     return;
   }
 
@@ -187,6 +187,7 @@ async function resolveAmbiguousSubmit(
   // The crashed attempt may have been accepted (and billed) upstream: it counts.
   const attempts = job.attempts + 1;
   if (policy === 'fail') {
+    await releaseSlot(ctx, slotHolder(job));
     await recordFailure(
       ctx,
       job,
@@ -197,7 +198,6 @@ async function resolveAmbiguousSubmit(
       },
       { queue: SOURCE_QUEUE, jobId: bullJob.id ?? '', attempts },
     );
-    await releaseSlot(ctx, slotHolder(job));
     return null;
   }
   return transitionCloneJob(ctx.db, {
