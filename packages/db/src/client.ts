@@ -27,6 +27,14 @@ export function createDb(options: {
   // An idle client that loses its server emits 'error' on the pool; without a listener that
   // would crash the process during a database restart.
   pool.on('error', () => {});
+  // A client checked out of the pool (a transaction in progress) that loses its server emits
+  // 'error' on the client itself, which the pool does not listen to while the client is out:
+  // unhandled, that killed every worker in the middle of a Postgres outage (found by
+  // chaos/test/postgres-outage.test.ts). The error still reaches the client's pending queries,
+  // so the transaction fails and the client, no longer queryable, is dropped on release.
+  pool.on('connect', (client) => {
+    client.on('error', () => {});
+  });
   const db = drizzle(pool, { schema });
   let closed = false;
   return {

@@ -7,10 +7,13 @@ export {
 } from './deliver.js';
 export { EVENT_TYPES, type EventEnvelope, type EventType } from './events.js';
 export {
+  type EventInput,
   enqueueDeliveries,
   recordBatchCompleted,
   recordCloneEvent,
+  recordCloneEvents,
   recordEvent,
+  recordEvents,
   requeueDeliveries,
   requeueStrandedDeliveries,
 } from './outbox.js';

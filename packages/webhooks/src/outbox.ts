@@ -9,55 +9,83 @@ import {
   findSubscribedEndpoints,
   getAudioResult,
   insertDeliveries,
-  insertWebhookEvent,
+  insertWebhookEvents,
 } from '@voxline/db';
 import { enqueue, type Queues } from '@voxline/queue';
 import { v7 } from 'uuid';
 import type { EventEnvelope, EventType } from './events.js';
 
+export interface EventInput {
+  tenantId: string;
+  type: EventType;
+  data: unknown;
+  cloneJobId?: string | null;
+  batchId?: string | null;
+  /** The clone's or batch's own `webhook_url`, if any. */
+  targetUrl?: string | null;
+}
+
 /**
- * Writes an event and one delivery per target inside the caller's transaction (the outbox):
- * the event exists if and only if the state change that caused it committed. Returns the
- * delivery ids to enqueue once the transaction has committed.
+ * Writes events and one delivery per target inside the caller's transaction (the outbox): an
+ * event exists if and only if the state change that caused it committed. Set-based: one
+ * statement for the events, one endpoint lookup per tenant and type, one for the deliveries,
+ * so canceling a 10,000-line batch is not 30,000 round trips. Returns the delivery ids to
+ * enqueue once the transaction has committed.
  */
-export async function recordEvent(
-  tx: Executor,
-  params: {
-    tenantId: string;
-    type: EventType;
-    data: unknown;
-    cloneJobId?: string | null;
-    batchId?: string | null;
-    /** The clone's or batch's own `webhook_url`, if any. */
-    targetUrl?: string | null;
-  },
-): Promise<string[]> {
-  const envelope: EventEnvelope = {
-    type: params.type,
-    timestamp: new Date().toISOString(),
-    data: params.data,
-  };
+export async function recordEvents(tx: Executor, inputs: EventInput[]): Promise<string[]> {
+  if (inputs.length === 0) return [];
+  const timestamp = new Date().toISOString();
   // `msg_` + a time-ordered id: the `webhook-id` header, identical on every retry.
-  const event = await insertWebhookEvent(tx, {
+  const events = inputs.map((input) => ({
     id: `msg_${v7().replaceAll('-', '')}`,
-    tenantId: params.tenantId,
-    type: params.type,
-    payload: envelope as unknown as Record<string, unknown>,
-    cloneJobId: params.cloneJobId ?? null,
-    batchId: params.batchId ?? null,
-  });
-  const endpoints = await findSubscribedEndpoints(tx, {
-    tenantId: params.tenantId,
-    type: params.type,
-  });
-  const targets = endpoints.map((e) => ({ endpointId: e.id as string | null, url: e.url }));
-  if (params.targetUrl && !targets.some((t) => t.url === params.targetUrl)) {
-    targets.push({ endpointId: null, url: params.targetUrl });
+    tenantId: input.tenantId,
+    type: input.type,
+    payload: { type: input.type, timestamp, data: input.data } satisfies EventEnvelope as Record<
+      string,
+      unknown
+    >,
+    cloneJobId: input.cloneJobId ?? null,
+    batchId: input.batchId ?? null,
+  }));
+  // Postgres caps a statement at 65,535 parameters; an event row has seven.
+  for (let i = 0; i < events.length; i += 5_000) {
+    await insertWebhookEvents(tx, events.slice(i, i + 5_000));
   }
-  return insertDeliveries(
-    tx,
-    targets.map((t) => ({ tenantId: params.tenantId, eventId: event.id, ...t })),
-  );
+
+  const subscribers = new Map<string, Array<{ endpointId: string | null; url: string }>>();
+  const deliveries: Array<{
+    tenantId: string;
+    eventId: string;
+    endpointId: string | null;
+    url: string;
+  }> = [];
+  for (const [i, input] of inputs.entries()) {
+    const key = `${input.tenantId} ${input.type}`;
+    let endpoints = subscribers.get(key);
+    if (!endpoints) {
+      endpoints = (await findSubscribedEndpoints(tx, input)).map((e) => ({
+        endpointId: e.id as string | null,
+        url: e.url,
+      }));
+      subscribers.set(key, endpoints);
+    }
+    const targets = [...endpoints];
+    if (input.targetUrl && !targets.some((t) => t.url === input.targetUrl)) {
+      targets.push({ endpointId: null, url: input.targetUrl });
+    }
+    const eventId = (events[i] as { id: string }).id;
+    for (const target of targets) deliveries.push({ tenantId: input.tenantId, eventId, ...target });
+  }
+  const ids: string[] = [];
+  for (let i = 0; i < deliveries.length; i += 10_000) {
+    ids.push(...(await insertDeliveries(tx, deliveries.slice(i, i + 10_000))));
+  }
+  return ids;
+}
+
+/** One event: see recordEvents. */
+export function recordEvent(tx: Executor, input: EventInput): Promise<string[]> {
+  return recordEvents(tx, [input]);
 }
 
 const CLONE_EVENT: Partial<Record<CloneJob['status'], EventType>> = {
@@ -66,20 +94,29 @@ const CLONE_EVENT: Partial<Record<CloneJob['status'], EventType>> = {
   canceled: 'clone.canceled',
 };
 
+/** Records the events of clone jobs that just reached a terminal state. */
+export async function recordCloneEvents(tx: Executor, jobs: CloneJob[]): Promise<string[]> {
+  const inputs: EventInput[] = [];
+  for (const job of jobs) {
+    const type = CLONE_EVENT[job.status];
+    if (!type) continue;
+    const audio =
+      job.status === 'succeeded' ? await getAudioResult(tx, { cloneJobId: job.id }) : null;
+    inputs.push({
+      tenantId: job.tenantId,
+      type,
+      data: cloneResource(job, audio),
+      cloneJobId: job.id,
+      batchId: job.batchId,
+      targetUrl: job.webhookUrl,
+    });
+  }
+  return recordEvents(tx, inputs);
+}
+
 /** Records the event for a clone job that just reached a terminal state. */
-export async function recordCloneEvent(tx: Executor, job: CloneJob): Promise<string[]> {
-  const type = CLONE_EVENT[job.status];
-  if (!type) return [];
-  const audio =
-    job.status === 'succeeded' ? await getAudioResult(tx, { cloneJobId: job.id }) : null;
-  return recordEvent(tx, {
-    tenantId: job.tenantId,
-    type,
-    data: cloneResource(job, audio),
-    cloneJobId: job.id,
-    batchId: job.batchId,
-    targetUrl: job.webhookUrl,
-  });
+export function recordCloneEvent(tx: Executor, job: CloneJob): Promise<string[]> {
+  return recordCloneEvents(tx, [job]);
 }
 
 /** Records `batch.completed` for a batch that just finished (completed or canceled). */

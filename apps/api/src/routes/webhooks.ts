@@ -22,6 +22,7 @@ import {
   cursorQuery,
   errorResponse,
   idParams,
+  sinceQuery,
   UUID_PATTERN,
 } from '../schemas/index.js';
 import { decodeCursor, encodeCursor } from '../services/cursor.js';
@@ -69,10 +70,7 @@ const deliveriesQuery = z.strictObject({
   endpoint_id: z.uuid('endpoint_id must be a uuid').optional(),
   clone_id: z.uuid('clone_id must be a uuid').optional(),
   batch_id: z.uuid('batch_id must be a uuid').optional(),
-  since: z.iso
-    .datetime({ offset: true, error: 'since must be an ISO 8601 date-time' })
-    .transform((s) => new Date(s))
-    .optional(),
+  since: sinceQuery,
   limit: z.coerce
     .number({ error: 'limit must be a number' })
     .int('limit must be an integer')

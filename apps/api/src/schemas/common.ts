@@ -28,6 +28,21 @@ export const limitQuery = z.coerce
 
 export const cursorQuery = z.string().min(1).max(200).optional();
 
+/**
+ * `since=` as an instant Postgres can compare with: an ISO 8601 date-time whose UTC value lies
+ * in years 1..9999. A valid string can still fall outside (`0000-01-01T00:00:00Z`, or
+ * `9999-12-31T23:59:59-23:59`, which is year 10000 in UTC), and Postgres refused those with a
+ * 500 (found by chaos/test/hostile-input.test.ts).
+ */
+export const sinceQuery = z.iso
+  .datetime({ offset: true, error: 'since must be an ISO 8601 date-time' })
+  .transform((s) => new Date(s))
+  .refine((d) => {
+    const year = d.getUTCFullYear();
+    return year >= 1 && year <= 9999;
+  }, 'since must be between years 1 and 9999')
+  .optional();
+
 export const batchClonesQuery = z.strictObject({
   status: z
     .enum(CLONE_STATUSES, { error: `status must be one of ${CLONE_STATUSES.join(', ')}` })
@@ -44,10 +59,7 @@ export const deadLettersQuery = z.strictObject({
     .max(64)
     .refine(isStorableString, 'error_code holds characters that cannot be stored')
     .optional(),
-  since: z.iso
-    .datetime({ offset: true, error: 'since must be an ISO 8601 date-time' })
-    .transform((s) => new Date(s))
-    .optional(),
+  since: sinceQuery,
   include_redriven: z
     .enum(['true', 'false'], { error: 'include_redriven must be true or false' })
     .transform((s) => s === 'true')

@@ -16,7 +16,7 @@ import {
 } from '@voxline/db';
 import { PRIORITY } from '@voxline/queue';
 import type { VoiceCloneParams } from '@voxline/runninghub';
-import { recordBatchCompleted, recordCloneEvent } from '@voxline/webhooks';
+import { recordBatchCompleted, recordCloneEvents } from '@voxline/webhooks';
 import type { AppContext } from '../context.js';
 import { isUniqueViolation, notFound, validationError } from '../errors.js';
 import { UUID_PATTERN } from '../schemas/common.js';
@@ -141,7 +141,11 @@ export async function getBatchResource(ctx: AppContext, caller: Caller, id: stri
   return batchResource(batch, await countBatchStatuses(ctx.db, { batchId: batch.id }));
 }
 
-const isLineIndex = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 0;
+// line_index is an int4: a cursor carrying a larger number (only a forged one can) made
+// Postgres fail the query with a 500 (found by chaos/test/hostile-input.test.ts).
+const MAX_LINE_INDEX = 2_147_483_647;
+const isLineIndex = (v: unknown): v is number =>
+  Number.isInteger(v) && (v as number) >= 0 && (v as number) <= MAX_LINE_INDEX;
 
 export async function listBatchClones(
   ctx: AppContext,
@@ -188,8 +192,7 @@ export async function cancelBatch(ctx: AppContext, caller: Caller, id: string) {
         limit: CANCEL_CHUNK,
         detail: { reason: 'batch canceled by request' },
       });
-      const deliveries: string[] = [];
-      for (const job of jobs) deliveries.push(...(await recordCloneEvent(tx, job)));
+      const deliveries = await recordCloneEvents(tx, jobs);
       if (jobs.length < CANCEL_CHUNK) {
         // Same transaction as the last cancels: no worker can complete the batch in between.
         const finished = await completeBatchIfDone(tx, { batchId: batch.id, status: 'canceled' });

@@ -3,15 +3,13 @@ import type { Executor } from '../client.js';
 import { newId } from '../ids.js';
 import { webhookDeliveries } from '../schema/webhook-deliveries.js';
 import { type WebhookEndpoint, webhookEndpoints } from '../schema/webhook-endpoints.js';
-import { type WebhookEvent, webhookEvents } from '../schema/webhook-events.js';
+import { webhookEvents } from '../schema/webhook-events.js';
 
-export async function insertWebhookEvent(
+export async function insertWebhookEvents(
   db: Executor,
-  row: typeof webhookEvents.$inferInsert,
-): Promise<WebhookEvent> {
-  const [event] = await db.insert(webhookEvents).values(row).returning();
-  if (!event) throw new Error('webhook event insert returned nothing');
-  return event;
+  rows: Array<typeof webhookEvents.$inferInsert>,
+): Promise<void> {
+  if (rows.length) await db.insert(webhookEvents).values(rows);
 }
 
 /** A tenant's live endpoints subscribed to an event type. */
