@@ -1,5 +1,6 @@
 import {
   appendCloneJobEvent,
+  batchHasActiveLines,
   type CloneJob,
   type CloneStatus,
   completeBatchIfDone,
@@ -33,6 +34,8 @@ async function afterTerminal(
 ): Promise<void> {
   await enqueueDeliveries(ctx.queues, deliveryIds);
   if (!job.batchId) return;
+  // Only a batch's last line finds it done: the others skip the transaction with one probe.
+  if (await batchHasActiveLines(ctx.db, { batchId: job.batchId })) return;
   const batchDeliveries = await ctx.db.transaction(async (tx) => {
     const batch = await completeBatchIfDone(tx, { batchId: job.batchId as string });
     return batch ? recordBatchCompleted(tx, batch) : [];

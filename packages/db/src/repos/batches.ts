@@ -1,4 +1,4 @@
-import { and, count, eq, sql } from 'drizzle-orm';
+import { and, count, eq, inArray, sql } from 'drizzle-orm';
 import type { Executor } from '../client.js';
 import { type Batch, batches } from '../schema/batches.js';
 import { cloneJobs } from '../schema/clone-jobs.js';
@@ -48,6 +48,24 @@ export async function countBatchStatuses(
   const counts = Object.fromEntries(CLONE_STATUSES.map((s) => [s, 0])) as StatusCounts;
   for (const row of rows) counts[row.status] = row.n;
   return counts;
+}
+
+/** Whether any line of the batch is still queued, submitting or running (an index-only probe). */
+export async function batchHasActiveLines(
+  db: Executor,
+  params: { batchId: string },
+): Promise<boolean> {
+  const [row] = await db
+    .select({ id: cloneJobs.id })
+    .from(cloneJobs)
+    .where(
+      and(
+        eq(cloneJobs.batchId, params.batchId),
+        inArray(cloneJobs.status, ['queued', 'submitting', 'running']),
+      ),
+    )
+    .limit(1);
+  return row !== undefined;
 }
 
 /**
