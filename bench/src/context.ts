@@ -1,0 +1,68 @@
+import type { DbHandle } from '@voxline/db';
+import type { Redis } from 'ioredis';
+import { truncateAll } from './services/database.js';
+import type { Child } from './services/processes.js';
+import { deletePrefix, newPrefix } from './services/redis.js';
+import type { StackTarget } from './services/stack.js';
+
+export interface BenchOptions {
+  /** Fewer runs and smaller workloads: a smoke check of the suite, not figures to publish. */
+  quick: boolean;
+}
+
+export interface BenchContext {
+  options: BenchOptions;
+  databaseUrl: string;
+  redisUrl: string;
+  db: DbHandle;
+  /** An administrative connection: memory figures, key cleanup. */
+  redis: Redis;
+  log(message: string): void;
+}
+
+/** What one measured run owns; everything in it is released when the run ends, even on error. */
+export interface RunScope {
+  prefix: string;
+  target: StackTarget;
+  /** Registers something to close at the end of the run (last registered, first closed). */
+  defer(close: () => Promise<unknown> | unknown): void;
+  /** Registers a child process to stop at the end of the run. */
+  own(child: Child): Child;
+}
+
+/**
+ * Runs `fn` on an empty database and a fresh queue prefix; afterwards stops its processes,
+ * closes what it opened and deletes every Redis key under the prefix.
+ */
+export async function inRun<T>(
+  ctx: BenchContext,
+  label: string,
+  fn: (scope: RunScope) => Promise<T>,
+): Promise<T> {
+  await truncateAll(ctx.db);
+  const prefix = newPrefix(label);
+  const closers: Array<() => Promise<unknown> | unknown> = [];
+  const scope: RunScope = {
+    prefix,
+    target: { databaseUrl: ctx.databaseUrl, redisUrl: ctx.redisUrl, prefix },
+    defer: (close) => {
+      closers.push(close);
+    },
+    own: (child) => {
+      closers.push(() => child.stop());
+      return child;
+    },
+  };
+  try {
+    return await fn(scope);
+  } finally {
+    for (const close of closers.reverse()) {
+      try {
+        await close();
+      } catch (error) {
+        ctx.log(`  cleanup of ${label} failed: ${(error as Error).message}`);
+      }
+    }
+    await deletePrefix(ctx.redis, prefix);
+  }
+}
