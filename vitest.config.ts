@@ -14,11 +14,8 @@ export default defineConfig({
     ],
   },
   test: {
-    include: [
-      'packages/*/test/**/*.test.ts',
-      'apps/*/test/**/*.test.ts',
-      'chaos/test/**/*.test.ts',
-    ],
+    // The chaos scenarios run apart: `pnpm test:chaos` (vitest.chaos.config.ts), `pnpm chaos`.
+    include: ['packages/*/test/**/*.test.ts', 'apps/*/test/**/*.test.ts'],
     globalSetup: ['packages/testing/src/global-setup.ts'],
     // Forks, not threads: several suites spawn and SIGKILL child processes.
     pool: 'forks',

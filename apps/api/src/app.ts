@@ -8,7 +8,12 @@ import {
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
 import type { AppContext, AppDeps } from './context.js';
-import { errorHandler, notFoundHandler } from './errors.js';
+import {
+  clientErrorHandler,
+  errorHandler,
+  frameworkErrorHandler,
+  notFoundHandler,
+} from './errors.js';
 import { registerOpenApi } from './openapi.js';
 import { adminRoutes } from './routes/admin.js';
 import { BOARD_PATH, boardRoleConstraint, boardRoutes } from './routes/board.js';
@@ -71,6 +76,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     routerOptions: { ignoreTrailingSlash: true },
+    // Refusals made below the routes answer with the same JSON envelope as every other error.
+    frameworkErrors: frameworkErrorHandler,
+    clientErrorHandler,
   }).withTypeProvider<ZodTypeProvider>();
 
   // Bull Board's full and read-only instances share their URLs; the credential picks one.

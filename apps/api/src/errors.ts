@@ -1,3 +1,5 @@
+import { STATUS_CODES as HTTP_REASONS } from 'node:http';
+import type { Socket } from 'node:net';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import {
   hasZodFastifySchemaValidationErrors,
@@ -246,4 +248,45 @@ export function notFoundHandler(request: FastifyRequest, reply: FastifyReply): F
   return reply
     .status(404)
     .send(errorBody('not_found', `no route for ${request.method} ${path.slice(0, 200)}`));
+}
+
+/**
+ * Errors Fastify's router raises before any route or error handler runs: a path that does not
+ * decode (`/v1/clones/%`) and a path parameter over `maxParamLength` (100). Left to Fastify they
+ * are answered `{"error":"Bad Request","code":"FST_ERR_…"}`, not the API's envelope.
+ */
+export function frameworkErrorHandler(
+  error: FastifyError,
+  _request: FastifyRequest,
+  reply: FastifyReply,
+): FastifyReply {
+  if (error.code === 'FST_ERR_MAX_PARAM_LENGTH') {
+    return reply.status(414).send(errorBody('uri_too_long', 'a path parameter is too long'));
+  }
+  return reply.status(400).send(errorBody('bad_request', 'the URL is not valid'));
+}
+
+/**
+ * Requests Node's HTTP parser refuses (headers over 16 KB, a malformed request line, a NUL in a
+ * header, Content-Length with Transfer-Encoding) never reach Fastify: this writes the API's
+ * envelope on the raw socket. `connection: close` matters: Fastify's default handler omits it
+ * and then destroys the socket, so a client's next request on that kept-alive connection fails
+ * with ECONNRESET. Found by chaos/test/hostile-input.test.ts.
+ */
+export function clientErrorHandler(error: NodeJS.ErrnoException, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, code, message] =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'headers_too_large', 'request headers are larger than the limit']
+      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'request_timeout', 'the request was not received in time']
+        : [400, 'bad_request', 'malformed HTTP request'];
+  const body = JSON.stringify(errorBody(code, message));
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${status} ${HTTP_REASONS[status]}\r\ncontent-type: application/json; charset=utf-8\r\n` +
+        `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(error);
 }
