@@ -2,6 +2,7 @@ import {
   type CloneJob,
   completeBatchIfDone,
   findFinishedRunningBatches,
+  getCloneJobById,
   listStaleActiveCloneJobs,
 } from '@voxline/db';
 import { enqueue, jobIds } from '@voxline/queue';
@@ -68,23 +69,33 @@ export async function reconcile(ctx: WorkerContext): Promise<ReconcileReport> {
   return report;
 }
 
-async function requeueIfLost(ctx: WorkerContext, job: CloneJob): Promise<boolean> {
-  if (job.status === 'running') {
-    const state = await ctx.queues.clonePoll.getJobState(jobIds.poll(job.id, job.run));
-    if (isLive(state)) return false;
+async function requeueIfLost(ctx: WorkerContext, listed: CloneJob): Promise<boolean> {
+  const running = listed.status === 'running';
+  const state = running
+    ? await ctx.queues.clonePoll.getJobState(jobIds.poll(listed.id, listed.run))
+    : await ctx.queues.cloneSubmit.getJobState(jobIds.submit(listed.id, listed.run));
+  if (isLive(state)) return false;
+  // The page was read before the BullMQ state: a job whose row moved since then has a worker
+  // taking it forward (its step just completed), and is not lost.
+  const job = await getCloneJobById(ctx.db, { id: listed.id });
+  if (
+    !job ||
+    job.status !== listed.status ||
+    job.updatedAt.getTime() !== listed.updatedAt.getTime()
+  )
+    return false;
+  ctx.logger.warn(
+    { jobId: job.id, batchId: job.batchId, status: job.status, state },
+    'reconciler: re-queueing a job Redis lost',
+  );
+  if (running) {
     await ensurePollJob(ctx, job);
     return true;
   }
-  const id = jobIds.submit(job.id, job.run);
-  const state = await ctx.queues.cloneSubmit.getJobState(id);
-  if (isLive(state)) return false;
   // `submitting` with no live job is an interrupted submit: the submit step, run again, applies
   // the ambiguous-submit policy.
+  const id = jobIds.submit(job.id, job.run);
   if (state === 'failed' || state === 'completed') await ctx.queues.cloneSubmit.remove(id);
-  ctx.logger.warn(
-    { jobId: job.id, batchId: job.batchId, state },
-    'reconciler: re-queueing a job Redis lost',
-  );
   await enqueue(ctx.queues, 'cloneSubmit', [
     {
       jobId: id,

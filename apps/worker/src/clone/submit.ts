@@ -18,6 +18,9 @@ import { upstreamVoiceId } from './voice-id.js';
 type SubmitPayload = ParsedPayloadOf<'cloneSubmit'>;
 
 const SOURCE_QUEUE = catalog.cloneSubmit.queue;
+// After its submit call returns, a worker queues the poll job within a few Redis round trips:
+// a `submitting` row older than the request timeout plus this has no live submitter.
+const SUBMITTER_MARGIN_MS = 2_000;
 
 /**
  * The submit step: take an upstream slot, submit, hand the task to a poll job. Decisions about
@@ -40,7 +43,7 @@ export async function submitStep(
     return;
   }
   if (job.status === 'submitting') {
-    const resumed = await resolveAmbiguousSubmit(ctx, job, bullJob);
+    const resumed = await resolveAmbiguousSubmit(ctx, job, bullJob, token);
     if (!resumed) return;
     job = resumed;
   }
@@ -161,7 +164,13 @@ export async function ensurePollJob(ctx: WorkerContext, job: CloneJob): Promise<
 }
 
 /**
- * A job left in `submitting` by a crash: upstream may or may not have accepted the task, and
+ * A job found in `submitting` when its submit step starts. Either another worker is still inside
+ * the submit call (its lock lapsed under load and BullMQ handed the job on, or the reconciler
+ * re-queued it), or a worker died there. Until the request timeout has passed since the row
+ * entered `submitting`, it is the first: wait, and look again, since deciding now would submit
+ * a live task twice. Found by the graceful-shutdown chaos scenario.
+ *
+ * After that, the submitter is gone, and upstream may or may not have accepted the task:
  * RunningHub has no idempotency key to ask. If a poll job exists, the submit did land and the
  * poll job adopts it. Otherwise apply the configured policy, counting every case: a resubmit may
  * pay twice.
@@ -170,9 +179,13 @@ async function resolveAmbiguousSubmit(
   ctx: WorkerContext,
   job: CloneJob,
   bullJob: Job,
+  token: string | undefined,
 ): Promise<CloneJob | null> {
   const pollState = await ctx.queues.clonePoll.getJobState(jobIds.poll(job.id, job.run));
   if (pollState !== 'unknown') return null;
+  const settledAt =
+    job.updatedAt.getTime() + ctx.config.RUNNINGHUB_REQUEST_TIMEOUT_MS + SUBMITTER_MARGIN_MS;
+  if (Date.now() < settledAt) return delayStep(bullJob, token, settledAt - Date.now());
   const policy = ctx.config.AMBIGUOUS_SUBMIT_POLICY;
   ctx.metrics.ambiguousSubmits.inc({ policy });
   ctx.logger.warn(
