@@ -1,6 +1,6 @@
 import type { DbHandle } from '@voxline/db';
 import type { SimTaskView } from '@voxline/runninghub-sim';
-import { waitFor } from './infra/wait.js';
+import { waitFor } from '@voxline/testing/wait';
 import type { Stack } from './stack.js';
 
 export const TERMINAL = ['succeeded', 'failed', 'canceled'] as const;

@@ -4,11 +4,11 @@ import { join } from 'node:path';
 import { createDb, type DbHandle } from '@voxline/db';
 import { createRedis, UpstreamSlots } from '@voxline/queue';
 import { type SimOptions, type SimulatorHandle, startSimulator } from '@voxline/runninghub-sim';
+import { freePort } from '@voxline/testing/net';
+import { waitFor } from '@voxline/testing/wait';
 import type { ScenarioDatabase } from './infra/databases.js';
 import { HttpClient, type HttpResponse } from './infra/http.js';
-import { freePort } from './infra/ports.js';
 import { assertBuilt, ENTRY_POINTS, NodeProcess } from './infra/process.js';
-import { waitFor } from './infra/wait.js';
 
 /** Where a scenario runs: how it gets a database and Redis, and where its logs go. */
 export interface Environment {

@@ -17,6 +17,8 @@ export {
   type SimOptions,
   simOptionsFromConfig,
 } from './options.js';
+// Exported so that whatever drives the simulator (chaos, bench) replays runs from the same seeds.
+export { mulberry32, type Random } from './prng.js';
 export type { Scenario } from './scenario.js';
 export { type SimulatorHandle, startSimulator } from './server.js';
 export type { CurrentScenario, SimTaskView } from './simulator.js';

@@ -1,9 +1,9 @@
 import { cpus } from 'node:os';
 import { closeQueues, createQueues, createRedis, type Queues } from '@voxline/queue';
+import { waitFor } from '@voxline/testing/wait';
 import type { BenchContext, RunScope } from '../context.js';
 import { fmt } from '../report.js';
 import { median } from '../util/stats.js';
-import { waitFor } from '../util/wait.js';
 import { batchProgress, loadBatch } from './database.js';
 import { type Child, cpuSecondsOf, machineCpu } from './processes.js';
 import { redisCpuSeconds } from './redis.js';

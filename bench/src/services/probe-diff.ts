@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { waitFor } from '@voxline/testing/wait';
 import type { ProbeCounts } from '../probe.js';
-import { waitFor } from '../util/wait.js';
 import type { Child } from './processes.js';
 
 /** Asks a probed child for snapshot number `n` and reads it. */

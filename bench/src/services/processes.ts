@@ -1,7 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { waitFor } from '../util/wait.js';
+import { waitFor } from '@voxline/testing/wait';
 
 /**
  * Child processes (API, workers) started by the bench. Every child is tracked from spawn to
@@ -101,19 +100,6 @@ export async function httpOk(url: string, headers: Record<string, string> = {}):
   } catch {
     return false;
   }
-}
-
-/** A port free right now (the OS picks it); the child binds it a moment later. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 // --- resource sampling -------------------------------------------------------------------

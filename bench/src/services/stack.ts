@@ -1,7 +1,8 @@
 import { mkdirSync } from 'node:fs';
+import { freePort } from '@voxline/testing/net';
 import { MAINS, TMP_DIR } from '../paths.js';
 import { AUDIO_HOST } from './database.js';
-import { type Child, freePort, httpOk, spawnNode, waitReady } from './processes.js';
+import { type Child, httpOk, spawnNode, waitReady } from './processes.js';
 import { SIM_KEY } from './simulator.js';
 
 /** Where a spawned API or worker finds its state; one prefix per run keeps runs apart. */

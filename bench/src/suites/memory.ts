@@ -1,5 +1,6 @@
 import { newId } from '@voxline/db';
 import { catalog, createRedis, jobIds, PRIORITY } from '@voxline/queue';
+import { waitFor } from '@voxline/testing/wait';
 import { Queue } from 'bullmq';
 import { type BenchContext, inRun } from '../context.js';
 import { type Figure, fmt, MB, type Section, table } from '../report.js';
@@ -10,7 +11,7 @@ import { SIM_KEY, startBenchSimulator } from '../services/simulator.js';
 import { startApiProcess, startWorkerProcess } from '../services/stack.js';
 import { narrationLines } from '../util/lines.js';
 import { max, median } from '../util/stats.js';
-import { sleep, waitFor } from '../util/wait.js';
+import { sleep } from '../util/wait.js';
 import { adminTenant, batchBody, postBatch } from './accept.js';
 
 const HOUR = 3_600_000;

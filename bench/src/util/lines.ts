@@ -2,18 +2,7 @@
  * Narration lines for the benchmarks: deterministic (seeded), of realistic lengths, and unique
  * (a duplicate body would look like a duplicate submission to the simulator's accounting).
  */
-
-// mulberry32, as the simulator uses: the same seed gives the same lines on every machine.
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '@voxline/runninghub-sim';
 
 const WORDS = (
   'the river ran cold under a pale sky while the old keeper counted lanterns and listened ' +
@@ -25,7 +14,8 @@ export function narrationLines(
   count: number,
   options: { seed?: number; minChars?: number; maxChars?: number; tag?: string } = {},
 ): string[] {
-  const random = seeded(options.seed ?? 42);
+  // The simulator's generator: the same seed gives the same lines on every machine.
+  const random = mulberry32(options.seed ?? 42);
   const minChars = options.minChars ?? 40;
   const maxChars = options.maxChars ?? 200;
   const tag = options.tag ?? 'Line';

@@ -4,8 +4,8 @@ import { chown, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { freePort, listens } from './ports.js';
-import { waitFor } from './wait.js';
+import { freePort, listens } from '@voxline/testing/net';
+import { waitFor } from '@voxline/testing/wait';
 
 const run = promisify(execFile);
 

@@ -2,8 +2,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, listens } from './ports.js';
-import { waitFor } from './wait.js';
+import { freePort, listens } from '@voxline/testing/net';
+import { waitFor } from '@voxline/testing/wait';
 
 /**
  * A redis-server of the scenario's own that can be stopped and started again on the same port

@@ -1,5 +1,5 @@
+import { waitFor } from '@voxline/testing/wait';
 import type { NodeProcess } from '../infra/process.js';
-import { waitFor } from '../infra/wait.js';
 import {
   auditLines,
   type Check,

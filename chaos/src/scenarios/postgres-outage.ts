@@ -1,6 +1,7 @@
+import { waitFor } from '@voxline/testing/wait';
 import type { HttpResponse } from '../infra/http.js';
+import { pause } from '../infra/pace.js';
 import { PostgresServer } from '../infra/postgres-server.js';
-import { pause, waitFor } from '../infra/wait.js';
 import { check, lastTerminalAt, recoveryAfter } from '../observe.js';
 import type { ScenarioResult } from '../report.js';
 import { AUDIO_URL, type Environment, Stack, VOICE_ID } from '../stack.js';

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { waitFor } from '@voxline/testing/wait';
 import type { HttpResponse } from '../infra/http.js';
 import { WebhookReceiver } from '../infra/receiver.js';
-import { waitFor } from '../infra/wait.js';
 import { type Check, check } from '../observe.js';
 import type { ScenarioResult } from '../report.js';
 import { AUDIO_URL, type Environment, Stack, type Tenant, VOICE_ID } from '../stack.js';

@@ -1,4 +1,5 @@
-import { between, pause, seededRandom } from '../infra/wait.js';
+import { mulberry32 } from '@voxline/runninghub-sim';
+import { between, pause } from '../infra/pace.js';
 import { check, countLines, recoveryAfter } from '../observe.js';
 import type { ScenarioResult } from '../report.js';
 import { type Environment, Stack } from '../stack.js';
@@ -32,7 +33,7 @@ export async function workerCrashScenario(
   options: WorkerCrashOptions,
 ): Promise<ScenarioResult> {
   const started = Date.now();
-  const random = seededRandom(options.seed);
+  const random = mulberry32(options.seed);
   const stack = await Stack.start(env, {
     name: 'worker-crash',
     // Upstream latency (under the client timeout: not a fault the worker sees) widens the

@@ -1,5 +1,5 @@
 export { createTestDatabase, type TestDatabase } from './database.js';
+export { freePort, listens } from './net.js';
 export { createTestRedis, type TestRedis } from './redis.js';
-export { freePort, startRedisServer, type ThrowawayRedis } from './redis-server.js';
-export { listens } from './services.js';
+export { startRedisServer, type ThrowawayRedis } from './redis-server.js';
 export { waitFor } from './wait.js';

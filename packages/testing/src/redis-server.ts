@@ -1,21 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { listens } from './services.js';
+import { freePort, listens } from './net.js';
 import { waitFor } from './wait.js';
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
 
 export interface ThrowawayRedis {
   url: string;
@@ -36,7 +24,9 @@ export async function startRedisServer(args: string[] = []): Promise<ThrowawayRe
     },
   );
   const url = `redis://127.0.0.1:${port}`;
-  await waitFor(`redis-server on ${port}`, () => listens(url, 200), { timeoutMs: 10_000 });
+  await waitFor(`redis-server on ${port}`, () => listens('127.0.0.1', port, 200), {
+    timeoutMs: 10_000,
+  });
   return {
     url,
     port,

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { createConnection } from 'node:net';
+import { listens } from './net.js';
 
 export const DEFAULT_TEST_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
 export const DEFAULT_TEST_REDIS_URL = 'redis://127.0.0.1:6379';
@@ -7,18 +7,9 @@ export const DEFAULT_TEST_REDIS_URL = 'redis://127.0.0.1:6379';
 const HOW_TO_START = `Start them with \`pnpm services\` (scripts/services.sh), or point TEST_DATABASE_URL and
 TEST_REDIS_URL at a Postgres and a Redis you run, or install Docker so testcontainers can start them.`;
 
-export function listens(url: string, timeoutMs = 1_000): Promise<boolean> {
+function serviceListens(url: string): Promise<boolean> {
   const { hostname, port } = new URL(url);
-  return new Promise((resolve) => {
-    const socket = createConnection({ host: hostname, port: Number(port) });
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(timeoutMs, () => done(false));
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-  });
+  return listens(hostname, Number(port));
 }
 
 function dockerAvailable(): boolean {
@@ -44,7 +35,10 @@ export interface Services {
 export async function resolveServices(): Promise<Services> {
   const databaseUrl = process.env.TEST_DATABASE_URL || DEFAULT_TEST_DATABASE_URL;
   const redisUrl = process.env.TEST_REDIS_URL || DEFAULT_TEST_REDIS_URL;
-  const [pgUp, redisUp] = await Promise.all([listens(databaseUrl), listens(redisUrl)]);
+  const [pgUp, redisUp] = await Promise.all([
+    serviceListens(databaseUrl),
+    serviceListens(redisUrl),
+  ]);
   if (pgUp && redisUp) return { databaseUrl, redisUrl, stop: async () => {} };
 
   const explicit = process.env.TEST_DATABASE_URL || process.env.TEST_REDIS_URL;

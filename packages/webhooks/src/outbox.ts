@@ -1,4 +1,5 @@
 import {
+  type AudioResult,
   type Batch,
   batchResource,
   type CloneJob,
@@ -94,18 +95,27 @@ const CLONE_EVENT: Partial<Record<CloneJob['status'], EventType>> = {
   canceled: 'clone.canceled',
 };
 
-/** Records the events of clone jobs that just reached a terminal state. */
-export async function recordCloneEvents(tx: Executor, jobs: CloneJob[]): Promise<string[]> {
+/**
+ * Records the events of clone jobs that just reached a terminal state. A succeeded job's audio
+ * is taken from `audio` when the caller has it (it just wrote it), else read.
+ */
+export async function recordCloneEvents(
+  tx: Executor,
+  jobs: CloneJob[],
+  audio: ReadonlyMap<string, AudioResult> = new Map(),
+): Promise<string[]> {
   const inputs: EventInput[] = [];
   for (const job of jobs) {
     const type = CLONE_EVENT[job.status];
     if (!type) continue;
-    const audio =
-      job.status === 'succeeded' ? await getAudioResult(tx, { cloneJobId: job.id }) : null;
+    const result =
+      job.status === 'succeeded'
+        ? (audio.get(job.id) ?? (await getAudioResult(tx, { cloneJobId: job.id })))
+        : null;
     inputs.push({
       tenantId: job.tenantId,
       type,
-      data: cloneResource(job, audio),
+      data: cloneResource(job, result),
       cloneJobId: job.id,
       batchId: job.batchId,
       targetUrl: job.webhookUrl,
@@ -115,8 +125,12 @@ export async function recordCloneEvents(tx: Executor, jobs: CloneJob[]): Promise
 }
 
 /** Records the event for a clone job that just reached a terminal state. */
-export function recordCloneEvent(tx: Executor, job: CloneJob): Promise<string[]> {
-  return recordCloneEvents(tx, [job]);
+export function recordCloneEvent(
+  tx: Executor,
+  job: CloneJob,
+  audio: AudioResult | null = null,
+): Promise<string[]> {
+  return recordCloneEvents(tx, [job], audio ? new Map([[job.id, audio]]) : undefined);
 }
 
 /** Records `batch.completed` for a batch that just finished (completed or canceled). */

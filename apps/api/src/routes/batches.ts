@@ -18,6 +18,7 @@ import {
   getBatchResource,
   listBatchClones,
 } from '../services/batches.js';
+import { sendAccepted } from '../services/idempotency.js';
 
 export function batchRoutes(ctx: AppContext): FastifyPluginAsyncZod {
   return async (app) => {
@@ -47,8 +48,7 @@ export function batchRoutes(ctx: AppContext): FastifyPluginAsyncZod {
           request.body,
           request.headers['idempotency-key'],
         );
-        if (result.replayed) reply.header('idempotent-replayed', 'true');
-        return reply.status(result.replayed ? 200 : 202).send(result.resource);
+        return sendAccepted(reply, result);
       },
     );
 

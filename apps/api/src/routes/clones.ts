@@ -9,6 +9,7 @@ import {
   idParams,
 } from '../schemas/index.js';
 import { cancelClone, createClone, getClone } from '../services/clones.js';
+import { sendAccepted } from '../services/idempotency.js';
 
 export function cloneRoutes(ctx: AppContext): FastifyPluginAsyncZod {
   return async (app) => {
@@ -33,8 +34,7 @@ export function cloneRoutes(ctx: AppContext): FastifyPluginAsyncZod {
           request.body,
           request.headers['idempotency-key'],
         );
-        if (result.replayed) reply.header('idempotent-replayed', 'true');
-        return reply.status(result.replayed ? 200 : 202).send(result.resource);
+        return sendAccepted(reply, result);
       },
     );
 

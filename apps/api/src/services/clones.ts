@@ -23,7 +23,7 @@ import { ApiError, isUniqueViolation, notFound, validationError } from '../error
 import { UUID_PATTERN } from '../schemas/common.js';
 import type { CreateCloneBody } from '../schemas/requests.js';
 import { enqueueDeliveriesLogged, enqueueSubmits } from './enqueue.js';
-import { requestHash } from './idempotency.js';
+import { type Accepted, requestHash } from './idempotency.js';
 import { checkTargets } from './targets.js';
 
 export interface Caller {
@@ -55,7 +55,7 @@ export async function createClone(
   caller: Caller,
   body: CreateCloneBody,
   idempotencyKey: string | undefined,
-): Promise<{ replayed: boolean; resource: CloneResource }> {
+): Promise<Accepted<CloneResource>> {
   const { db } = ctx;
   const { tenantId } = caller;
   const hash = requestHash(body);

@@ -59,7 +59,7 @@ export async function recordSuccess(
       detail: { taskId: task.taskId },
     });
     if (!done) return null;
-    await insertAudioResult(tx, {
+    const audio = await insertAudioResult(tx, {
       cloneJobId: job.id,
       url: task.audio.url,
       outputType: task.audio.type,
@@ -68,7 +68,7 @@ export async function recordSuccess(
       urlExpiresAt: new Date(Date.now() + RESULT_URL_LIFETIME_MS),
       raw: task.raw as object,
     });
-    return { done, deliveries: await recordCloneEvent(tx, done) };
+    return { done, deliveries: await recordCloneEvent(tx, done, audio) };
   });
   if (!outcome) return false;
   ctx.metrics.cloneOutcomes.inc({ status: 'succeeded', code: '' });

@@ -1,4 +1,5 @@
 import { connect } from 'node:net';
+import { waitFor } from '@voxline/testing/wait';
 import fc from 'fast-check';
 import {
   HttpClient,
@@ -6,7 +7,6 @@ import {
   type HttpResponse,
   previousExchange,
 } from '../../infra/http.js';
-import { waitFor } from '../../infra/wait.js';
 import { type Check, check } from '../../observe.js';
 import type { ScenarioResult } from '../../report.js';
 import { AUDIO_URL, type Environment, Stack, type Tenant, VOICE_ID } from '../../stack.js';

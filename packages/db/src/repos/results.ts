@@ -2,12 +2,14 @@ import { eq } from 'drizzle-orm';
 import type { Executor } from '../client.js';
 import { type AudioResult, audioResults } from '../schema/audio-results.js';
 
+/** Stores a job's audio; returns the stored row (the earlier one if a re-run stored it first). */
 export async function insertAudioResult(
   db: Executor,
   row: typeof audioResults.$inferInsert,
-): Promise<void> {
+): Promise<AudioResult | null> {
   // A job finishes once (conditional transition), but a re-run of the same step must not fail.
-  await db.insert(audioResults).values(row).onConflictDoNothing();
+  const [inserted] = await db.insert(audioResults).values(row).onConflictDoNothing().returning();
+  return inserted ?? getAudioResult(db, { cloneJobId: row.cloneJobId });
 }
 
 export async function getAudioResult(

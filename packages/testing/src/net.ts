@@ -1,5 +1,6 @@
 import { createConnection, createServer } from 'node:net';
 
+/** A port free right now on loopback (the OS picks it); whoever needs it binds it a moment later. */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
@@ -11,8 +12,8 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** True when something accepts TCP connections on host:port. */
-export function listens(host: string, port: number, timeoutMs = 500): Promise<boolean> {
+/** True when something accepts TCP connections on host:port within `timeoutMs`. */
+export function listens(host: string, port: number, timeoutMs = 1_000): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = createConnection({ host, port });
     const done = (ok: boolean) => {
