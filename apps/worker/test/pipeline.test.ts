@@ -6,6 +6,7 @@ import {
   listCloneJobEvents,
   redriveDeadLetters,
   transitionCloneJob,
+  webhookEvents,
 } from '@voxline/db';
 import { enqueue, jobIds } from '@voxline/queue';
 import { waitFor } from '@voxline/testing';
@@ -32,6 +33,14 @@ describe('clone pipeline against the simulator', () => {
     const audio = await getAudioResult(h.db.db, { cloneJobId: ids[0] as string });
     expect(audio?.url).toContain(`/files/${job?.upstreamTaskId}`);
     expect(audio?.usage?.consumeMoney).toBe('3.12');
+    const [event] = await h.db.db
+      .select()
+      .from(webhookEvents)
+      .where(eq(webhookEvents.cloneJobId, ids[0] as string));
+    expect(event?.type).toBe('clone.succeeded');
+    expect(event?.payload).toMatchObject({
+      data: { id: ids[0], status: 'succeeded', audio: { url: audio?.url } },
+    });
     const events = await listCloneJobEvents(h.db.db, { cloneJobId: ids[0] as string });
     expect(events.filter((e) => e.kind === 'transition').map((e) => e.toStatus)).toEqual([
       'queued',
