@@ -80,16 +80,29 @@ describe('clone job repository', () => {
     ]);
   });
 
-  it('lets only one of two racing workers finish a job', async () => {
+  it('lets only one of racing workers move a job, and logs the status each move left', async () => {
     const { tenant } = await createTenant(db.db, { name: 'race' });
     const id = await newJob(tenant.id);
-    await transitionCloneJob(db.db, { id, from: ['queued'], to: 'running' });
+    // Ten workers that all saw the job queued: one takes it.
+    const taken = await Promise.all(
+      Array.from({ length: 10 }, () =>
+        transitionCloneJob(db.db, { id, from: ['queued'], to: 'submitting' }),
+      ),
+    );
+    expect(taken.filter((r) => r !== null)).toHaveLength(1);
+    await transitionCloneJob(db.db, { id, from: ['submitting'], to: 'running' });
     const results = await Promise.all([
       transitionCloneJob(db.db, { id, from: ['running'], to: 'succeeded' }),
       transitionCloneJob(db.db, { id, from: ['running'], to: 'failed' }),
       transitionCloneJob(db.db, { id, from: ['queued', 'running'], to: 'canceled' }),
     ]);
     expect(results.filter((r) => r !== null)).toHaveLength(1);
+    const events = await listCloneJobEvents(db.db, { cloneJobId: id });
+    expect(events.map((e) => e.fromStatus)).toEqual([
+      null,
+      ...events.slice(0, -1).map((e) => e.toStatus),
+    ]);
+    expect(events).toHaveLength(4);
   });
 
   it('keeps idempotency keys unique within a tenant only', async () => {

@@ -1,8 +1,8 @@
-import { and, asc, eq, gt, inArray, lt, sql } from 'drizzle-orm';
+import { and, asc, eq, getTableColumns, gt, inArray, lt, sql } from 'drizzle-orm';
 import type { Executor } from '../client.js';
 import { cloneJobEvents } from '../schema/clone-job-events.js';
 import { type CloneJob, cloneJobs, type NewCloneJob } from '../schema/clone-jobs.js';
-import type { CloneStatus } from '../schema/enums.js';
+import { type CloneStatus, cloneStatus } from '../schema/enums.js';
 
 export async function insertCloneJobs(db: Executor, rows: NewCloneJob[]): Promise<void> {
   if (rows.length === 0) return;
@@ -80,24 +80,31 @@ export interface TransitionParams {
 
 /**
  * Moves a job from one of `from` to `to`, only if it is still in one of `from`, and appends the
- * transition to the event log in the same transaction. Returns the updated row, or null when the
- * job was elsewhere (a late or duplicate worker, a cancel that won the race): the caller must
- * then do nothing further.
+ * transition to the event log atomically. Returns the updated row, or null when the job was
+ * elsewhere (a late or duplicate worker, a cancel that won the race): the caller must then do
+ * nothing further.
+ *
+ * One statement, so one round trip (every line makes three or more of these): `locked` takes
+ * the row lock and reads the status being left; a concurrent transition makes it wait and then
+ * re-check `from` against the committed row, so two racing workers cannot both move a job.
  */
 export async function transitionCloneJob(
   db: Executor,
   params: TransitionParams,
 ): Promise<CloneJob | null> {
-  return db.transaction(async (tx) => {
-    const [before] = await tx
-      .select({ status: cloneJobs.status })
+  const terminal = params.to === 'succeeded' || params.to === 'failed' || params.to === 'canceled';
+  const locked = db.$with('locked').as(
+    db
+      .select({
+        id: cloneJobs.id,
+        fromStatus: sql<CloneStatus>`${cloneJobs.status}`.as('from_status'),
+      })
       .from(cloneJobs)
       .where(and(eq(cloneJobs.id, params.id), inArray(cloneJobs.status, [...params.from])))
-      .for('update');
-    if (!before) return null;
-    const terminal =
-      params.to === 'succeeded' || params.to === 'failed' || params.to === 'canceled';
-    const [row] = await tx
+      .for('update'),
+  );
+  const updated = db.$with('updated').as(
+    db
       .update(cloneJobs)
       .set({
         ...params.set,
@@ -105,18 +112,21 @@ export async function transitionCloneJob(
         updatedAt: sql`now()`,
         ...(terminal && !params.set?.completedAt ? { completedAt: sql`now()` } : {}),
       })
-      .where(eq(cloneJobs.id, params.id))
-      .returning();
-    if (!row) return null;
-    await tx.insert(cloneJobEvents).values({
-      cloneJobId: params.id,
-      kind: 'transition',
-      fromStatus: before.status,
-      toStatus: params.to,
-      detail: params.detail ?? null,
-    });
-    return row;
-  });
+      .from(locked)
+      .where(eq(cloneJobs.id, locked.id))
+      .returning({ ...getTableColumns(cloneJobs), fromStatus: locked.fromStatus }),
+  );
+  const detail = params.detail ? JSON.stringify(params.detail) : null;
+  const event = db.$with('event', { id: sql<number>`id` }).as(
+    sql`insert into ${cloneJobEvents} (clone_job_id, kind, from_status, to_status, detail)
+        select ${updated.id}, 'transition', ${updated.fromStatus},
+               ${params.to}::${sql.identifier(cloneStatus.enumName)}, ${detail}::jsonb
+        from ${updated} returning id`,
+  );
+  const [row] = await db.with(locked, updated, event).select().from(updated);
+  if (!row) return null;
+  const { fromStatus: _left, ...job } = row;
+  return job;
 }
 
 /** Records a fact about a job that is not a status change (a retry, an ambiguous submit). */
