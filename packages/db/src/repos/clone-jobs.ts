@@ -85,8 +85,9 @@ export interface TransitionParams {
  * nothing further.
  *
  * One statement, so one round trip (every line makes three or more of these): `locked` takes
- * the row lock and reads the status being left; a concurrent transition makes it wait and then
- * re-check `from` against the committed row, so two racing workers cannot both move a job.
+ * the row lock and reads the status being left (a concurrent transition makes it wait, then
+ * re-check `from` against the committed row, so two racing workers cannot both move a job); the
+ * event is written from `locked`, and the update applies exactly when `locked` holds the row.
  */
 export async function transitionCloneJob(
   db: Executor,
@@ -95,38 +96,31 @@ export async function transitionCloneJob(
   const terminal = params.to === 'succeeded' || params.to === 'failed' || params.to === 'canceled';
   const locked = db.$with('locked').as(
     db
-      .select({
-        id: cloneJobs.id,
-        fromStatus: sql<CloneStatus>`${cloneJobs.status}`.as('from_status'),
-      })
+      .select({ id: cloneJobs.id, status: cloneJobs.status })
       .from(cloneJobs)
       .where(and(eq(cloneJobs.id, params.id), inArray(cloneJobs.status, [...params.from])))
       .for('update'),
   );
-  const updated = db.$with('updated').as(
-    db
-      .update(cloneJobs)
-      .set({
-        ...params.set,
-        status: params.to,
-        updatedAt: sql`now()`,
-        ...(terminal && !params.set?.completedAt ? { completedAt: sql`now()` } : {}),
-      })
-      .from(locked)
-      .where(eq(cloneJobs.id, locked.id))
-      .returning({ ...getTableColumns(cloneJobs), fromStatus: locked.fromStatus }),
-  );
   const detail = params.detail ? JSON.stringify(params.detail) : null;
   const event = db.$with('event', { id: sql<number>`id` }).as(
     sql`insert into ${cloneJobEvents} (clone_job_id, kind, from_status, to_status, detail)
-        select ${updated.id}, 'transition', ${updated.fromStatus},
-               ${params.to}::${sql.identifier(cloneStatus.enumName)}, ${detail}::jsonb
-        from ${updated} returning id`,
+        select id, 'transition', status, ${params.to}::${sql.identifier(cloneStatus.enumName)},
+               ${detail}::jsonb
+        from ${locked} returning id`,
   );
-  const [row] = await db.with(locked, updated, event).select().from(updated);
-  if (!row) return null;
-  const { fromStatus: _left, ...job } = row;
-  return job;
+  const [row] = await db
+    .with(locked, event)
+    .update(cloneJobs)
+    .set({
+      ...params.set,
+      status: params.to,
+      updatedAt: sql`now()`,
+      ...(terminal && !params.set?.completedAt ? { completedAt: sql`now()` } : {}),
+    })
+    .from(locked)
+    .where(eq(cloneJobs.id, locked.id))
+    .returning(getTableColumns(cloneJobs));
+  return row ?? null;
 }
 
 /** Records a fact about a job that is not a status change (a retry, an ambiguous submit). */
