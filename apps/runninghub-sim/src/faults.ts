@@ -40,7 +40,9 @@ export type Fault =
 
 export type ScriptEntry = FaultKind | 'none' | Fault;
 
-const TASK_ONLY = new Set<Fault['kind']>(['taskFail', 'taskNeverFinishes']);
+// A task's own fate, drawn on submit; every other kind damages a request.
+const TASK_LEVEL = ['taskFail', 'taskNeverFinishes'] as const satisfies readonly FaultKind[];
+const TASK_ONLY = new Set<Fault['kind']>(TASK_LEVEL);
 
 export function faultFromKind(kind: FaultKind | 'none'): Fault {
   switch (kind) {
@@ -90,18 +92,10 @@ export function faultLabel(fault: Fault): string {
   }
 }
 
-const REQUEST_LEVEL: FaultKind[] = [
-  'http500',
-  'http502',
-  'http429',
-  'code1003',
-  'code1011',
-  'code421',
-  'malformedJson',
-  'truncatedJson',
-  'slowResponse',
-  'unknownTask',
-];
+// Every kind that is not a task's fate, in FAULT_KINDS order.
+const REQUEST_LEVEL = FAULT_KINDS.filter(
+  (kind) => !(TASK_LEVEL as readonly FaultKind[]).includes(kind),
+);
 
 /**
  * Draws at most one request-level fault and, on submit, the task's own fate. Kinds are
@@ -126,7 +120,7 @@ export function drawFaults(
   }
   let task: Fault | null = null;
   if (endpoint === 'submit') {
-    for (const kind of ['taskFail', 'taskNeverFinishes'] as const) {
+    for (const kind of TASK_LEVEL) {
       const p = probabilities[kind] ?? 0;
       if (p > 0 && random() < p) {
         task = faultFromKind(kind);
