@@ -30,10 +30,13 @@ export {
   type LanguageBoost,
   toSubmitBody,
   VOICE_CLONE_MODELS,
+  VOICE_FIELDS,
   type VoiceCloneModel,
   type VoiceCloneParams,
   type VoiceCloneParamsSchemaOptions,
+  type VoiceField,
   voiceCloneParamsSchema,
+  voiceOverrideShape,
 } from './params.js';
 export {
   errorFromFailedTask,

@@ -116,6 +116,35 @@ export function voiceCloneParamsSchema(opts: VoiceCloneParamsSchemaOptions) {
   });
 }
 
+/** The fields of a voice: every submit field but the text. A batch line may override each. */
+export const VOICE_FIELDS = [
+  'audio',
+  'custom_voice_id',
+  'accuracy',
+  'need_noise_reduction',
+  'need_volume_normalization',
+  'model',
+  'language_boost',
+] as const satisfies readonly (keyof VoiceCloneParams)[];
+export type VoiceField = (typeof VOICE_FIELDS)[number];
+
+/**
+ * A batch line's voice overrides: the contract's rules without defaults, so that a field the
+ * line leaves out keeps the batch voice's value.
+ */
+export function voiceOverrideShape(opts: VoiceCloneParamsSchemaOptions) {
+  const v = voiceCloneParamsSchema(opts).shape;
+  return {
+    audio: v.audio.optional(),
+    custom_voice_id: v.custom_voice_id.optional(),
+    accuracy: v.accuracy,
+    need_noise_reduction: v.need_noise_reduction.unwrap().optional(),
+    need_volume_normalization: v.need_volume_normalization.unwrap().optional(),
+    model: v.model.unwrap().optional(),
+    language_boost: v.language_boost,
+  } satisfies Record<VoiceField, z.ZodType>;
+}
+
 /** Removes undefined optionals so they are left out of the JSON, as the contract asks. */
 export function toSubmitBody(params: VoiceCloneParams): Record<string, unknown> {
   const body: Record<string, unknown> = {

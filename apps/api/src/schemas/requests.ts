@@ -1,4 +1,4 @@
-import { voiceCloneParamsSchema } from '@voxline/runninghub';
+import { voiceCloneParamsSchema, voiceOverrideShape } from '@voxline/runninghub';
 import { z } from 'zod';
 
 /**
@@ -94,7 +94,6 @@ export function metadataSchema(maxBytes: number) {
 
 export function buildRequestSchemas(limits: RequestLimits) {
   const voice = voiceCloneParamsSchema({ voiceIdMinLength: limits.voiceIdMinLength });
-  const v = voice.shape;
   const text = z
     .string({ error: 'text must be a string' })
     .max(limits.textMaxChars, `text must be at most ${limits.textMaxChars} characters`)
@@ -111,25 +110,8 @@ export function buildRequestSchemas(limits: RequestLimits) {
   const metadata = metadataSchema(limits.metadataMaxBytes).optional();
 
   // The voice of a batch: every field of a clone but the text, defaults applied.
-  const voiceFields = {
-    audio: v.audio,
-    custom_voice_id: v.custom_voice_id,
-    accuracy: v.accuracy,
-    need_noise_reduction: v.need_noise_reduction,
-    need_volume_normalization: v.need_volume_normalization,
-    model: v.model,
-    language_boost: v.language_boost,
-  };
-  // A line's overrides: the same rules without defaults, so an absent field keeps the voice's.
-  const overrideFields = {
-    audio: v.audio.optional(),
-    custom_voice_id: v.custom_voice_id.optional(),
-    accuracy: v.accuracy,
-    need_noise_reduction: v.need_noise_reduction.unwrap().optional(),
-    need_volume_normalization: v.need_volume_normalization.unwrap().optional(),
-    model: v.model.unwrap().optional(),
-    language_boost: v.language_boost,
-  };
+  const voiceFields = voice.omit({ text: true }).shape;
+  const overrideFields = voiceOverrideShape({ voiceIdMinLength: limits.voiceIdMinLength });
 
   const createClone = z
     .strictObject(

@@ -15,7 +15,7 @@ import {
   newId,
 } from '@voxline/db';
 import { PRIORITY } from '@voxline/queue';
-import type { VoiceCloneParams } from '@voxline/runninghub';
+import { VOICE_FIELDS, type VoiceCloneParams } from '@voxline/runninghub';
 import { recordBatchCompleted, recordCloneEvents } from '@voxline/webhooks';
 import type { AppContext } from '../context.js';
 import { isUniqueViolation, notFound, validationError } from '../errors.js';
@@ -46,16 +46,6 @@ function replayBatch(existing: Batch, hash: string) {
   return { replayed: true, resource: acceptedBatch(existing) };
 }
 
-const OVERRIDABLE = [
-  'audio',
-  'custom_voice_id',
-  'accuracy',
-  'need_noise_reduction',
-  'need_volume_normalization',
-  'model',
-  'language_boost',
-] as const;
-
 export async function createBatch(
   ctx: AppContext,
   caller: Caller,
@@ -76,7 +66,7 @@ export async function createBatch(
     checks.push({ kind: 'webhook', url: body.webhook_url, path: 'webhook_url' });
   const rows: NewCloneJob[] = body.lines.map((line, index) => {
     const params: VoiceCloneParams = { ...body.voice, text: line.text };
-    for (const field of OVERRIDABLE) {
+    for (const field of VOICE_FIELDS) {
       if (line[field] !== undefined) Object.assign(params, { [field]: line[field] });
     }
     if (line.audio !== undefined) {

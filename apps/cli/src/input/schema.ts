@@ -1,4 +1,4 @@
-import { voiceCloneParamsSchema } from '@voxline/runninghub';
+import { VOICE_FIELDS, voiceCloneParamsSchema, voiceOverrideShape } from '@voxline/runninghub';
 import { z } from 'zod';
 
 /**
@@ -10,19 +10,8 @@ import { z } from 'zod';
  * server configured otherwise accepts.
  */
 
-export const OVERRIDE_FIELDS = [
-  'audio',
-  'custom_voice_id',
-  'accuracy',
-  'need_noise_reduction',
-  'need_volume_normalization',
-  'model',
-  'language_boost',
-] as const;
-export type OverrideField = (typeof OVERRIDE_FIELDS)[number];
-
 /** Fields a line of a CSV or NDJSON file may carry. */
-export const LINE_FIELDS = ['text', 'ref', ...OVERRIDE_FIELDS] as const;
+export const LINE_FIELDS = ['text', 'ref', ...VOICE_FIELDS] as const;
 
 export interface SchemaOptions {
   voiceIdMinLength: number;
@@ -34,20 +23,11 @@ function voiceRules(options: SchemaOptions) {
 
 /** A line of a batch: its text, an optional ref and any voice field it overrides. */
 export function lineSchema(options: SchemaOptions) {
-  const v = voiceRules(options);
   return z.strictObject(
     {
-      text: z
-        .string({ error: 'text must be a string' })
-        .refine((t) => t.trim().length > 0, 'text must not be empty'),
+      text: voiceRules(options).text,
       ref: z.string({ error: 'ref must be a string' }).min(1, 'ref must not be empty').optional(),
-      audio: v.audio.optional(),
-      custom_voice_id: v.custom_voice_id.optional(),
-      accuracy: v.accuracy,
-      need_noise_reduction: v.need_noise_reduction.unwrap().optional(),
-      need_volume_normalization: v.need_volume_normalization.unwrap().optional(),
-      model: v.model.unwrap().optional(),
-      language_boost: v.language_boost,
+      ...voiceOverrideShape(options),
     },
     { error: 'a line must be a JSON object' },
   );
@@ -61,15 +41,9 @@ export type BatchLine = z.output<ReturnType<typeof lineSchema>>;
 export function voiceSchema(options: SchemaOptions) {
   const v = voiceRules(options);
   return z.strictObject(
-    {
-      audio: v.audio,
-      custom_voice_id: v.custom_voice_id,
-      accuracy: v.accuracy,
-      need_noise_reduction: v.need_noise_reduction.unwrap().optional(),
-      need_volume_normalization: v.need_volume_normalization.unwrap().optional(),
-      model: v.model.unwrap().optional(),
-      language_boost: v.language_boost,
-    },
+    // The line-override rules, with the two fields a voice cannot do without made required
+    // (assigning an existing key keeps its place, so fields are checked in the same order).
+    { ...voiceOverrideShape(options), audio: v.audio, custom_voice_id: v.custom_voice_id },
     { error: 'the voice must be a JSON object' },
   );
 }
