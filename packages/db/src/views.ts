@@ -1,7 +1,23 @@
 import type { StatusCounts } from './repos/batches.js';
-import type { AudioResult } from './schema/audio-results.js';
+import type { AudioResult, UpstreamUsage } from './schema/audio-results.js';
 import type { Batch } from './schema/batches.js';
 import type { CloneJob } from './schema/clone-jobs.js';
+
+/**
+ * The public `audio.usage`: null when upstream sent no usage, else exactly its four cost fields,
+ * each a string or null, whatever upstream sent (see @voxline/runninghub `Usage`). Fields are
+ * picked one by one so that a stored row missing one still has it (as null) and nothing else
+ * in the jsonb reaches the API; fields upstream adds stay in the stored raw response.
+ */
+export function usageResource(usage: UpstreamUsage | null) {
+  if (!usage) return null;
+  return {
+    consumeMoney: usage.consumeMoney ?? null,
+    consumeCoins: usage.consumeCoins ?? null,
+    taskCostTime: usage.taskCostTime ?? null,
+    thirdPartyConsumeMoney: usage.thirdPartyConsumeMoney ?? null,
+  };
+}
 
 /**
  * The public shape of a clone job: what `GET /v1/clones/:id` returns and what webhook events
@@ -23,7 +39,7 @@ export function cloneResource(job: CloneJob, audio: AudioResult | null) {
           url: audio.url,
           type: audio.outputType,
           url_expires_at: audio.urlExpiresAt?.toISOString() ?? null,
-          usage: audio.usage ?? null,
+          usage: usageResource(audio.usage),
         }
       : null,
     error: job.errorCode ? { code: job.errorCode, message: job.errorMessage ?? '' } : null,

@@ -13,6 +13,12 @@ export interface TaskResult {
   nodeId: string | null;
 }
 
+/**
+ * What a task cost, as upstream reported it. Each field is upstream's text (a JSON number
+ * becomes its decimal string, as `String` writes it), or null when upstream left the field
+ * out, sent null or sent something that is not a scalar: upstream does all of these
+ * (runninghub-contract.md, query). Fields upstream adds stay in `raw`.
+ */
 export interface Usage {
   consumeMoney: string | null;
   consumeCoins: string | null;
@@ -29,7 +35,10 @@ export interface TaskResponse {
   errorCode: string;
   errorMessage: string;
   results: TaskResult[];
-  /** The first result's url, else its outputUrl (contract: "falling back to outputUrl"). */
+  /**
+   * The first result's url, else its outputUrl (contract: "falling back to outputUrl"); its
+   * type is the result's outputType, trimmed and lower-cased, or the URL's file extension.
+   */
   audio: { url: string; type: string | null } | null;
   usage: Usage | null;
   /** The parsed JSON as received (big integers as strings); keep it on the job for debugging. */
@@ -43,18 +52,21 @@ const resultSchema = z
   .object({
     url: z.string().nullish(),
     outputUrl: z.string().nullish(),
-    outputType: z.string().nullish(),
+    outputType: scalar.nullish(),
     text: z.string().nullish(),
     nodeId: scalar.nullish(),
   })
   .loose();
 
+// Cost fields only inform: an answer whose audio is there (and paid for) is not refused over
+// one of them, whatever its type; an unreadable field reads null.
+const usageField = scalar.nullish().catch(null);
 const usageSchema = z
   .object({
-    consumeMoney: scalar.nullish(),
-    consumeCoins: scalar.nullish(),
-    taskCostTime: scalar.nullish(),
-    thirdPartyConsumeMoney: scalar.nullish(),
+    consumeMoney: usageField,
+    consumeCoins: usageField,
+    taskCostTime: usageField,
+    thirdPartyConsumeMoney: usageField,
   })
   .loose();
 
@@ -68,7 +80,7 @@ export const taskResponseBodySchema = z
     clientId: z.string().nullish(),
     promptTips: z.string().nullish(),
     failedReason: z.unknown().optional(),
-    usage: usageSchema.nullish(),
+    usage: usageSchema.nullish().catch(null),
   })
   .loose();
 
@@ -84,7 +96,7 @@ export function isTerminalStatus(status: string): boolean {
 function audioOf(results: TaskResult[]): TaskResponse['audio'] {
   for (const result of results) {
     const url = result.url || result.outputUrl;
-    if (url) return { url, type: result.outputType ?? typeFromUrl(url) };
+    if (url) return { url, type: result.outputType?.trim().toLowerCase() || typeFromUrl(url) };
   }
   return null;
 }
@@ -103,7 +115,7 @@ export function toTaskResponse(body: TaskBody, raw: unknown): TaskResponse {
   const results: TaskResult[] = (body.results ?? []).map((r) => ({
     url: r.url ?? null,
     outputUrl: r.outputUrl ?? null,
-    outputType: r.outputType ?? null,
+    outputType: text(r.outputType),
     text: r.text ?? null,
     nodeId: text(r.nodeId),
   }));

@@ -27,6 +27,27 @@ const cloneRequest = z.object({
   language_boost: z.string().optional(),
 });
 
+// Upstream leaves usage fields out, sends null, or numbers as strings or as numbers: every
+// field is always present, as upstream's text or null (@voxline/db `usageResource`). The routes'
+// typed replies make the view and this schema agree at compile time.
+const usageField = (description: string) =>
+  z
+    .string()
+    .nullable()
+    .meta({
+      description: `${description}, as upstream reported it (a number as its decimal string); null when it did not`,
+    });
+
+const usageResponse = z
+  .object({
+    consumeMoney: usageField('what the task cost, in CNY (e.g. "3.12")'),
+    consumeCoins: usageField('what the task cost, in RunningHub coins'),
+    taskCostTime: usageField('how long the task ran upstream, in seconds'),
+    thirdPartyConsumeMoney: usageField('the third-party (model) charge, in CNY'),
+  })
+  .nullable()
+  .meta({ description: 'upstream usage and cost; null when upstream reported none' });
+
 export const cloneResponse = z.looseObject({
   id: z.string(),
   object: z.literal('clone'),
@@ -42,14 +63,7 @@ export const cloneResponse = z.looseObject({
       url: z.string(),
       type: z.string().nullable(),
       url_expires_at: z.string().nullable(),
-      usage: z
-        .object({
-          consumeMoney: z.string().optional(),
-          consumeCoins: z.string().optional(),
-          taskCostTime: z.string().optional(),
-          thirdPartyConsumeMoney: z.string().optional(),
-        })
-        .nullable(),
+      usage: usageResponse,
     })
     .nullable(),
   error: z.object({ code: z.string(), message: z.string() }).nullable(),

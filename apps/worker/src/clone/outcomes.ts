@@ -4,10 +4,10 @@ import {
   type CloneJob,
   type CloneStatus,
   completeBatchIfDone,
-  insertAudioResult,
   insertDeadLetter,
+  insertTaskAudio,
+  type SucceededTask,
   transitionCloneJob,
-  type UpstreamUsage,
 } from '@voxline/db';
 import { enqueue } from '@voxline/queue';
 import type { TaskResponse } from '@voxline/runninghub';
@@ -47,7 +47,7 @@ async function afterTerminal(
 export async function recordSuccess(
   ctx: WorkerContext,
   job: CloneJob,
-  task: TaskResponse & { audio: NonNullable<TaskResponse['audio']> },
+  task: SucceededTask,
   extra: { attempts?: number } = {},
 ): Promise<boolean> {
   const outcome = await ctx.db.transaction(async (tx) => {
@@ -59,14 +59,10 @@ export async function recordSuccess(
       detail: { taskId: task.taskId },
     });
     if (!done) return null;
-    const audio = await insertAudioResult(tx, {
+    const audio = await insertTaskAudio(tx, {
       cloneJobId: job.id,
-      url: task.audio.url,
-      outputType: task.audio.type,
-      upstreamTaskId: task.taskId,
-      usage: task.usage as UpstreamUsage | null,
+      task,
       urlExpiresAt: new Date(Date.now() + RESULT_URL_LIFETIME_MS),
-      raw: task.raw as object,
     });
     return { done, deliveries: await recordCloneEvent(tx, done, audio) };
   });

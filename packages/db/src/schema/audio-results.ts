@@ -1,12 +1,9 @@
+import type { Usage } from '@voxline/runninghub';
 import { jsonb, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
 import { cloneJobs } from './clone-jobs.js';
 
-export interface UpstreamUsage {
-  consumeMoney?: string;
-  consumeCoins?: string;
-  taskCostTime?: string;
-  thirdPartyConsumeMoney?: string;
-}
+/** As the client parsed it: a field upstream left out or sent as null is stored as null. */
+export type UpstreamUsage = Usage;
 
 export const audioResults = pgTable('audio_results', {
   cloneJobId: uuid('clone_job_id')
