@@ -66,6 +66,22 @@ export function taskBody(task: SimTask, now: number, links: ResultLinks): Record
   return body;
 }
 
+/** A query for a task upstream does not have (never existed, expired, another key's). */
+export function taskNotFoundReply(taskId: string): SimReply {
+  return {
+    status: 200,
+    body: {
+      taskId,
+      status: '',
+      errorCode: '1004',
+      errorMessage: messageFor('1004'),
+      results: null,
+      failedReason: {},
+      usage: null,
+    },
+  };
+}
+
 /** An error in the envelope of its endpoint: errorCode for v2 tasks, code for media and v1. */
 export function errorReply(
   endpoint: SimEndpoint,

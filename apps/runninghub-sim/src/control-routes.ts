@@ -37,6 +37,11 @@ export function registerControlRoutes(
         const task = sim.task(req.params.taskId);
         return task ?? reply.code(404).send({ error: 'unknown task' });
       });
+      scope.delete<{ Params: { taskId: string } }>('/tasks/:taskId', async (req, reply) =>
+        sim.forget(req.params.taskId)
+          ? { ok: true }
+          : reply.code(404).send({ error: 'unknown task' }),
+      );
       scope.post('/reset', async () => {
         sim.reset();
         return { ok: true };

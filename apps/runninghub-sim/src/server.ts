@@ -22,6 +22,8 @@ export interface SimulatorHandle {
   stats(): SimStats;
   tasks(): SimTaskView[];
   task(taskId: string): SimTaskView | null;
+  /** Same as DELETE /_sim/tasks/<id>: the task expires now; false if there was none. */
+  forgetTask(taskId: string): boolean;
   /** Same as PUT /_sim/scenario; throws a ZodError for a bad scenario. */
   setScenario(scenario: Scenario): void;
   scenario(): CurrentScenario;
@@ -133,6 +135,7 @@ export async function startSimulator(options: Partial<SimOptions> = {}): Promise
     stats: () => sim.stats(),
     tasks: () => sim.tasks(),
     task: (taskId) => sim.task(taskId),
+    forgetTask: (taskId) => sim.forget(taskId),
     setScenario: (scenario) => sim.setScenario(scenario),
     scenario: () => sim.scenario(),
     reset: () => sim.reset(),

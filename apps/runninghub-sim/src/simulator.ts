@@ -1,5 +1,11 @@
 import { voiceCloneParamsSchema } from '@voxline/runninghub';
-import { errorReply, type ResultLinks, type SimReply, taskBody } from './bodies.js';
+import {
+  errorReply,
+  type ResultLinks,
+  type SimReply,
+  taskBody,
+  taskNotFoundReply,
+} from './bodies.js';
 import { drawFaults, type Fault, faultLabel, type SimEndpoint, toFault } from './faults.js';
 import { TaskIds } from './ids.js';
 import { bearerOf, keyLabel, sameSecret } from './keys.js';
@@ -38,6 +44,8 @@ export type CurrentScenario = Required<Omit<ParsedScenario, 'script'>> & {
 
 // Part of a task's time spent QUEUED before RUNNING.
 const QUEUED_SHARE = 0.1;
+// Upstream's task ids are decimal; anything else it cannot read (1007, contract).
+const TASK_ID_PATTERN = /^\d+$/;
 function fieldOf(body: unknown, name: string): string | null {
   if (!body || typeof body !== 'object') return null;
   const value = (body as Record<string, unknown>)[name];
@@ -107,7 +115,8 @@ export class Simulator {
     const label = keyLabel(key);
     const now = this.now();
     const taskId = fieldOf(body, 'taskId');
-    const found = taskId === null ? undefined : this.#tasks.get(taskId);
+    const readable = taskId !== null && TASK_ID_PATTERN.test(taskId);
+    const found = readable ? this.#tasks.get(taskId) : undefined;
     // Another key's task is as unknown as a task that never existed.
     const task = found?.keyLabel === label ? found : undefined;
     if (task) task.queries++;
@@ -115,9 +124,9 @@ export class Simulator {
     const faults = this.#nextFaults('query');
     const rejected = this.#rejectByFault('query', faults.request);
     if (rejected) return rejected;
-    if (taskId === null) return errorReply('query', '301', 'PARAMS_INVALID: taskId');
+    if (!readable) return this.#damage(errorReply('query', '1007'), faults.request);
     if (!task || faults.request?.kind === 'unknownTask') {
-      return this.#damage(errorReply('query', '1007'), faults.request);
+      return this.#damage(taskNotFoundReply(taskId), faults.request);
     }
     return this.#damage(
       { status: 200, body: taskBody(task, now, this.#resultLinks()) },
@@ -169,7 +178,9 @@ export class Simulator {
     if (rejected) return rejected;
     const taskId = fieldOf(body, 'taskId');
     const task = taskId === null ? undefined : this.#tasks.get(taskId);
-    if (!task || task.keyLabel !== keyLabel(key)) return errorReply('cancel', '1007');
+    if (!task || task.keyLabel !== keyLabel(key)) {
+      return errorReply('cancel', '1007', 'TASK_NOT_FOUND');
+    }
     if (finishedAt(task, now) !== null) {
       return { status: 200, body: { code: 1, msg: 'TASK_ALREADY_FINISHED', data: null } };
     }
@@ -272,6 +283,11 @@ export class Simulator {
   task(taskId: string): SimTaskView | null {
     const task = this.#tasks.get(taskId);
     return task ? this.#view(task, this.now()) : null;
+  }
+
+  /** Drops a task as if it had expired upstream: its queries answer 1004 from now on. */
+  forget(taskId: string): boolean {
+    return this.#tasks.delete(taskId);
   }
 
   // --- internals ----------------------------------------------------------------------

@@ -13,7 +13,7 @@ export interface SimStats {
   duplicateRequests: number;
   queries: {
     total: number;
-    /** Queries naming a task the key does not have (answered 1007). */
+    /** Queries naming a task the key does not have (1004) or an unreadable id (1007). */
     unknown: number;
     perTask: { max: number; mean: number };
   };

@@ -96,6 +96,14 @@ export class TaskStore {
     this.#evict(now);
   }
 
+  /** Removes a task as eviction does; its voice id entry then reads 'evicted'. */
+  delete(taskId: string): boolean {
+    const task = this.#tasks.get(taskId);
+    if (!task) return false;
+    this.#inFlight.get(task.keyLabel)?.delete(task);
+    return this.#tasks.delete(taskId);
+  }
+
   clear(): void {
     this.#tasks.clear();
     this.#inFlight.clear();

@@ -107,10 +107,13 @@ function contractSuite(getTarget: () => Target) {
     }
   });
 
-  it('reports an unknown task as a fatal 1007', async () => {
+  it('reports an unknown task as lost (1004), and a malformed id as lost (1007)', async () => {
     const error = await client.queryTask('1000000000000000001').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RunningHubError);
-    expect(error).toMatchObject({ kind: 'fatal', code: '1007', endpoint: 'query' });
+    expect(error).toMatchObject({ kind: 'fatal', code: '1004', endpoint: 'query', taskLost: true });
+    expect((error as RunningHubError).raw).toMatchObject({ taskId: '1000000000000000001' });
+    const malformed = await client.queryTask('not-a-task-id').catch((e: unknown) => e);
+    expect(malformed).toMatchObject({ kind: 'fatal', code: '1007', taskLost: true });
   });
 
   it('refuses invalid parameters without retrying', async () => {

@@ -55,7 +55,11 @@ describe('scripted faults', () => {
 
     const id = passed.json?.taskId as string;
     expect((await query(sim, id)).json?.errorCode).toBe('1011');
-    expect((await query(sim, id)).json).toMatchObject({ taskId: '', errorCode: '1007' });
+    expect((await query(sim, id)).json).toMatchObject({
+      taskId: id,
+      status: '',
+      errorCode: '1004',
+    });
     expect((await query(sim, id)).json?.taskId).toBe(id);
 
     expect(sim.stats().errorsInjected).toEqual({

@@ -194,14 +194,37 @@ describe('requests', () => {
     expect((await submit(open, validBody(), null)).status).toBe(401);
   });
 
-  it('answers an unknown or foreign task id with taskId "" and 1007', async () => {
+  it('answers an unknown, foreign or forgotten task with 1004 and its id echoed', async () => {
     const { sim } = await start();
+    const notFound = (taskId: string) => ({
+      taskId,
+      status: '',
+      errorCode: '1004',
+      errorMessage: 'Task not found or expired',
+      results: null,
+      failedReason: {},
+      usage: null,
+    });
     const unknown = await query(sim, '1999999999999999999');
     expect(unknown.status).toBe(200);
-    expect(unknown.json).toMatchObject({ taskId: '', errorCode: '1007' });
+    expect(unknown.json).toEqual(notFound('1999999999999999999'));
     const id = (await submit(sim)).json?.taskId as string;
-    expect((await query(sim, id, OTHER_KEY)).json).toMatchObject({ taskId: '', errorCode: '1007' });
-    expect(sim.stats().queries).toMatchObject({ total: 2, unknown: 2 });
+    expect((await query(sim, id, OTHER_KEY)).json).toEqual(notFound(id));
+    expect((await query(sim, id)).json?.status).toBe('QUEUED');
+    expect(sim.forgetTask(id)).toBe(true);
+    expect(sim.forgetTask(id)).toBe(false);
+    expect((await query(sim, id)).json).toEqual(notFound(id));
+    expect(sim.task(id)).toBeNull();
+    expect(sim.stats().queries).toMatchObject({ total: 4, unknown: 3 });
+  });
+
+  it('answers a malformed or missing task id with 1007 and taskId ""', async () => {
+    const { sim } = await start();
+    for (const body of [{ taskId: 'abc123' }, { taskId: '' }, {}]) {
+      const res = await call(sim, '/openapi/v2/query', body);
+      expect(res.status).toBe(200);
+      expect(res.json).toMatchObject({ taskId: '', status: '', errorCode: '1007', results: null });
+    }
   });
 
   it('cancels a running task through the v1 endpoint, freeing its slot', async () => {

@@ -140,6 +140,11 @@ describe('control endpoints', () => {
       durations: { baseMs: 1_000 },
       script: {},
     });
-    expect((await query(sim, id)).json?.errorCode).toBe('1007');
+    expect((await query(sim, id)).json?.errorCode).toBe('1004');
+    await submit(sim);
+    const fresh = sim.tasks()[0]?.taskId as string;
+    expect((await control('DELETE', `/tasks/${fresh}`)).status).toBe(200);
+    expect((await control('DELETE', `/tasks/${fresh}`)).status).toBe(404);
+    expect(sim.task(fresh)).toBeNull();
   });
 });

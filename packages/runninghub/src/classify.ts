@@ -28,7 +28,7 @@ const backpressure = (reason: string, retryAfter?: Row['retryAfter']): Row =>
 const UPSTREAM_CODES: Record<string, Row> = {
   '301': fatal('invalid parameters'),
   '412': fatal('invalid parameters'),
-  '1007': fatal('task not found'),
+  '1007': fatal('invalid request body'),
   '1009': fatal('invalid parameters'),
   '433': fatal('invalid parameters'),
   '803': fatal('invalid parameters'),
@@ -52,6 +52,7 @@ const UPSTREAM_CODES: Record<string, Row> = {
   '1005': retryable('upstream internal error'),
   '1010': retryable('upstream internal error'),
   '1012': retryable('upstream internal error'),
+  '1004': fatal('task not found or expired'),
   // The task failed, the job may run again: the caller's attempt budget decides.
   '1006': retryable('task execution timeout'),
   '1501': fatal('content moderation'),
@@ -97,6 +98,15 @@ export function classifyUpstreamCode(code: string | number): Classification {
     retryAfterMs: draw(row.retryAfter),
     alertOperator: row.alertOperator ?? false,
   };
+}
+
+// A query naming a task upstream does not know (1004: unknown or expired; 1007: an id it cannot
+// read) is answered so again and again: the line needs a decision, not more queries (contract).
+const TASK_LOST_CODES = new Set(['1004', '1007']);
+
+/** Whether a query answered with this code means upstream has no such task (see taskLost). */
+export function isTaskLostCode(code: string | number): boolean {
+  return TASK_LOST_CODES.has(normaliseCode(code));
 }
 
 /** The codes of the contract's table, for tests and dashboards. */

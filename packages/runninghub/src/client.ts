@@ -126,7 +126,8 @@ export class RunningHubClient {
 
   /**
    * Reads a task. FAILED and CANCEL come back as data (status + errorCode; see
-   * errorFromFailedTask); a request-level error (unknown task 1007, rate limit, ...) throws.
+   * errorFromFailedTask); a request-level error throws: rate limits and the like, and a task
+   * upstream does not have (1004 unknown or expired, 1007 unreadable id) with `taskLost`.
    */
   async queryTask(taskId: string): Promise<TaskResponse> {
     if (!taskId) {

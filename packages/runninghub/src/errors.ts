@@ -18,6 +18,7 @@ export interface RunningHubErrorInit {
   alertOperator: boolean;
   upstreamMessage?: string;
   ambiguous?: boolean;
+  taskLost?: boolean;
   cause?: unknown;
 }
 
@@ -43,6 +44,11 @@ export class RunningHubError extends Error {
    * resubmitting may pay twice; the worker's ambiguous-submit policy decides.
    */
   readonly ambiguous: boolean;
+  /**
+   * A query for a task upstream does not have: unknown or expired (1004), or an id it cannot
+   * read (1007). Asking again cannot bring it back; the caller decides the line.
+   */
+  readonly taskLost: boolean;
 
   constructor(init: RunningHubErrorInit) {
     const detail = [init.code ? `code ${init.code}` : null, init.upstreamMessage || null]
@@ -63,6 +69,7 @@ export class RunningHubError extends Error {
     this.alertOperator = init.alertOperator;
     this.upstreamMessage = init.upstreamMessage ?? '';
     this.ambiguous = init.ambiguous ?? false;
+    this.taskLost = init.taskLost ?? false;
   }
 
   /** What a job record or dead letter keeps: no stack, no cause. */
@@ -79,6 +86,7 @@ export class RunningHubError extends Error {
       alertOperator: this.alertOperator,
       upstreamMessage: this.upstreamMessage,
       ambiguous: this.ambiguous,
+      taskLost: this.taskLost,
       raw: this.raw,
     };
   }

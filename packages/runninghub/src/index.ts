@@ -2,6 +2,7 @@ export {
   type Classification,
   classifyHttpStatus,
   classifyUpstreamCode,
+  isTaskLostCode,
   KNOWN_UPSTREAM_CODES,
   normaliseCode,
   parseRetryAfter,

@@ -1,4 +1,9 @@
-import { classifyHttpStatus, classifyUpstreamCode, parseRetryAfter } from './classify.js';
+import {
+  classifyHttpStatus,
+  classifyUpstreamCode,
+  isTaskLostCode,
+  parseRetryAfter,
+} from './classify.js';
 import { type Endpoint, RunningHubError } from './errors.js';
 import { parseJsonKeepingBigIntegers } from './json.js';
 
@@ -149,5 +154,6 @@ export function upstreamCodeError(
     endpoint,
     raw,
     upstreamMessage: message,
+    taskLost: endpoint === 'query' && isTaskLostCode(code),
   });
 }

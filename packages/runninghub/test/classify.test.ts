@@ -17,6 +17,7 @@ const TABLE: Array<{ codes: Array<string | number>; kind: string; alert: boolean
   { codes: [1003, 1011], kind: 'retryable', alert: false },
   { codes: [500, 1005, 1010, 1012], kind: 'retryable', alert: false },
   { codes: [1006], kind: 'retryable', alert: false },
+  { codes: [1004], kind: 'fatal', alert: false },
   { codes: [1501, 1505], kind: 'fatal', alert: false },
   {
     codes: [1043, 1044, 2037, 2039, 2042, 2048, 20132, 2038],

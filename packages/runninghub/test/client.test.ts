@@ -281,24 +281,43 @@ describe('queryTask', () => {
     });
   });
 
-  it('throws for an unknown task (taskId "" with 1007)', async () => {
+  it('throws taskLost for an unknown or expired task (1004, its id echoed)', async () => {
+    const notFound = {
+      taskId: BIG_ID,
+      status: '',
+      errorCode: '1004',
+      errorMessage: 'Task not found or expired',
+      results: null,
+      failedReason: {},
+      usage: null,
+    };
+    upstream.handle((_req, res) => sendJson(res, 200, notFound));
+    const e = await caught(makeClient().queryTask(BIG_ID));
+    expect(e).toMatchObject({ kind: 'fatal', code: '1004', endpoint: 'query', taskLost: true });
+    expect(JSON.parse(JSON.stringify(e))).toMatchObject({
+      reason: 'task not found or expired',
+      upstreamMessage: 'Task not found or expired',
+      taskLost: true,
+      raw: notFound,
+    });
+  });
+
+  it('throws taskLost for an id upstream cannot read (1007, taskId "")', async () => {
     upstream.handle((_req, res) =>
-      sendJson(res, 200, {
-        taskId: '',
-        status: '',
-        errorCode: '1007',
-        errorMessage: 'TASK_NOT_FOUND',
-      }),
+      sendJson(res, 200, { taskId: '', status: '', errorCode: 1007, errorMessage: 'bad body' }),
     );
     const e = await caught(makeClient().queryTask(BIG_ID));
-    expect(e).toMatchObject({ kind: 'fatal', code: '1007', endpoint: 'query' });
-    expect(JSON.parse(JSON.stringify(e))).toMatchObject({
-      kind: 'fatal',
-      code: '1007',
-      reason: 'task not found',
-      upstreamMessage: 'TASK_NOT_FOUND',
-      raw: { taskId: '', errorCode: '1007' },
-    });
+    expect(e).toMatchObject({ kind: 'fatal', code: '1007', taskLost: true });
+  });
+
+  it('does not call a failed submit or another query error a lost task', async () => {
+    upstream.handle((_req, res) =>
+      sendJson(res, 200, { taskId: '', status: '', errorCode: '1007', errorMessage: 'bad' }),
+    );
+    const submit = await caught(makeClient().submitVoiceClone(params));
+    expect(submit).toMatchObject({ kind: 'fatal', code: '1007', taskLost: false });
+    upstream.handle((_req, res) => sendJson(res, 200, { ...running, errorCode: '1003' }));
+    expect(await caught(makeClient().queryTask(BIG_ID))).toMatchObject({ taskLost: false });
   });
 
   it('throws for a request-level code on a task still running', async () => {

@@ -67,6 +67,17 @@ export async function pollStep(
     task = await ctx.upstream.queryTask(data.taskId);
   } catch (error) {
     if (!isRunningHubError(error)) throw error;
+    if (error.taskLost) {
+      // Unknown or expired upstream: every further query would say so again. A resubmit may
+      // pay for the line twice (the task may have run), so the line fails for a person to
+      // judge, and a redrive submits it afresh.
+      await finish(ctx, job, holder, source, {
+        code: 'UPSTREAM_TASK_LOST',
+        message: `upstream has no task ${data.taskId}: ${error.message}`,
+        lastResponse: error.raw,
+      });
+      return;
+    }
     const queryErrors = data.queryErrors + 1;
     if (error.kind === 'fatal' || queryErrors > ctx.config.POLL_MAX_QUERY_ERRORS) {
       await finish(ctx, job, holder, source, {
