@@ -43,6 +43,11 @@ export interface SimOptions {
   retryAfterS: number;
   /** Code of a task failed by the `taskFail` fault when it names none. */
   taskFailCode: string;
+  /**
+   * 0..1: the chance that each detail of a submit or query answer takes another of the shapes
+   * real RunningHub uses (see shapes.ts); 0 answers in the contract's canonical shape.
+   */
+  shapeVariety: number;
   /** usage.consumeMoney of a successful task (CNY; RunningHub's price list, 2026-04). */
   price: string;
   /** Task records kept; the oldest finished ones are dropped beyond it. */
@@ -75,6 +80,7 @@ export const DEFAULT_SIM_OPTIONS: SimOptions = {
   slowResponseMs: 35_000,
   retryAfterS: 1,
   taskFailCode: '1005',
+  shapeVariety: 0,
   price: '3.12',
   maxTasks: 100_000,
   maxUploadBytes: 10 * 1024 * 1024,
@@ -128,6 +134,7 @@ export function simOptionsFromConfig(config: Config): Partial<SimOptions> {
     faults: parseFaults(config.SIM_FAULTS),
     slowResponseMs: config.SIM_SLOW_RESPONSE_MS,
     taskFailCode: config.SIM_TASK_FAIL_CODE,
+    shapeVariety: config.SIM_SHAPE_VARIETY,
     maxTasks: config.SIM_MAX_TASKS,
   };
 }

@@ -44,6 +44,7 @@ export const scenarioSchema = z
     slowResponseMs: z.number().int().min(0),
     retryAfterS: z.number().min(0),
     taskFailCode: code,
+    shapeVariety: probability,
     seed: z.number().int(),
   })
   .partial()

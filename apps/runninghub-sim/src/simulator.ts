@@ -15,6 +15,7 @@ import { messageFor } from './messages.js';
 import type { SimOptions } from './options.js';
 import { logNormalFactor, type Random, stream } from './prng.js';
 import { type ParsedScenario, type Scenario, scenarioSchema } from './scenario.js';
+import { varyShape } from './shapes.js';
 import { fingerprint, type SimStats, StatsCollector } from './stats.js';
 import { finishedAt, type SimStatus, type SimTask, statusAt, TaskStore } from './tasks.js';
 import { type StoredUpload, sniffAudio, UploadStore } from './uploads.js';
@@ -66,6 +67,7 @@ export class Simulator {
   #scripts = new Map<SimEndpoint, Fault[]>();
   #durationRandom: Random;
   #faultRandom: Random;
+  #shapeRandom: Random;
   readonly #tasks: TaskStore;
   readonly #uploads: UploadStore;
   #stats = new StatsCollector();
@@ -81,6 +83,7 @@ export class Simulator {
     this.#schema = voiceCloneParamsSchema({ voiceIdMinLength: options.voiceIdMinLength });
     this.#durationRandom = stream(options.seed, 'durations');
     this.#faultRandom = stream(options.seed, 'faults');
+    this.#shapeRandom = stream(options.seed, 'shapes');
     this.setScenario({ script: options.script });
   }
 
@@ -104,8 +107,11 @@ export class Simulator {
     this.#stats.submitted(print);
     const faults = this.#nextFaults('submit');
     const rejected = this.#rejectByFault('submit', faults.request);
-    if (rejected) return rejected;
-    return this.#damage(this.#accept(key, label, body, print, faults.task, now), faults.request);
+    if (rejected) return this.#vary(rejected);
+    return this.#damage(
+      this.#vary(this.#accept(key, label, body, print, faults.task, now)),
+      faults.request,
+    );
   }
 
   query(authorization: string | undefined, body: unknown): SimReply {
@@ -123,13 +129,13 @@ export class Simulator {
     this.#stats.queried(task ? task.queries : null);
     const faults = this.#nextFaults('query');
     const rejected = this.#rejectByFault('query', faults.request);
-    if (rejected) return rejected;
-    if (!readable) return this.#damage(errorReply('query', '1007'), faults.request);
+    if (rejected) return this.#vary(rejected);
+    if (!readable) return this.#damage(this.#vary(errorReply('query', '1007')), faults.request);
     if (!task || faults.request?.kind === 'unknownTask') {
-      return this.#damage(taskNotFoundReply(taskId), faults.request);
+      return this.#damage(this.#vary(taskNotFoundReply(taskId)), faults.request);
     }
     return this.#damage(
-      { status: 200, body: taskBody(task, now, this.#resultLinks()) },
+      this.#vary({ status: 200, body: taskBody(task, now, this.#resultLinks()) }),
       faults.request,
     );
   }
@@ -225,10 +231,12 @@ export class Simulator {
     if (s.slowResponseMs !== undefined) o.slowResponseMs = s.slowResponseMs;
     if (s.retryAfterS !== undefined) o.retryAfterS = s.retryAfterS;
     if (s.taskFailCode !== undefined) o.taskFailCode = s.taskFailCode;
+    if (s.shapeVariety !== undefined) o.shapeVariety = s.shapeVariety;
     if (s.seed !== undefined) {
       o.seed = s.seed;
       this.#durationRandom = stream(s.seed, 'durations');
       this.#faultRandom = stream(s.seed, 'faults');
+      this.#shapeRandom = stream(s.seed, 'shapes');
     }
     for (const [endpoint, entries] of Object.entries(s.script ?? {})) {
       this.#scripts.set(endpoint as SimEndpoint, (entries ?? []).map(toFault));
@@ -249,6 +257,7 @@ export class Simulator {
       slowResponseMs: o.slowResponseMs,
       retryAfterS: o.retryAfterS,
       taskFailCode: o.taskFailCode,
+      shapeVariety: o.shapeVariety,
       seed: o.seed,
     };
   }
@@ -262,6 +271,7 @@ export class Simulator {
     this.#scripts.clear();
     this.#durationRandom = stream(this.#initial.seed, 'durations');
     this.#faultRandom = stream(this.#initial.seed, 'faults');
+    this.#shapeRandom = stream(this.#initial.seed, 'shapes');
     this.setScenario({ script: this.#initial.script });
   }
 
@@ -317,6 +327,14 @@ export class Simulator {
       finishedAt: finishedAt(task, now),
       queries: task.queries,
     };
+  }
+
+  /** A v2 answer (submit, query) in one of the shapes upstream uses, per `shapeVariety`. */
+  #vary(reply: SimReply): SimReply {
+    const p = this.#opts.shapeVariety;
+    const body = reply.body;
+    if (p <= 0 || !body || typeof body !== 'object' || !('taskId' in body)) return reply;
+    return { ...reply, body: varyShape(body as Record<string, unknown>, this.#shapeRandom, p) };
   }
 
   #authenticate(endpoint: SimEndpoint, key: string | null): SimReply | null {

@@ -13,6 +13,7 @@ describe('simulator options from the environment', () => {
       duplicateVoiceId: 'fail-task',
       keyErrors: {},
       faults: {},
+      shapeVariety: 0,
       voiceIdMinLength: 8,
     });
     expect(loadConfig({}).RUNNINGHUB_LIVE).toBe(false);
@@ -29,6 +30,7 @@ describe('simulator options from the environment', () => {
         SIM_PER_CHAR_MS: '0.5',
         SIM_DURATION_SIGMA: '0',
         SIM_DUPLICATE_VOICE_ID: 'allow',
+        SIM_SHAPE_VARIETY: '0.25',
         CUSTOM_VOICE_ID_MIN_LENGTH: '3',
         RUNNINGHUB_LIVE: '1',
       }),
@@ -40,6 +42,7 @@ describe('simulator options from the environment', () => {
       faults: { http500: 0.1, taskFail: 0.05, slowResponse: 1 },
       durations: { baseMs: 20, perCharMs: 0.5, sigma: 0 },
       duplicateVoiceId: 'allow',
+      shapeVariety: 0.25,
       voiceIdMinLength: 3,
     });
     expect(loadConfig({ RUNNINGHUB_LIVE: '1' }).RUNNINGHUB_LIVE).toBe(true);
@@ -48,6 +51,7 @@ describe('simulator options from the environment', () => {
   it('names the variable of a bad value', () => {
     expect(() => loadConfig({ SIM_FAULTS: 'http500=2' })).toThrow(ConfigError);
     expect(() => loadConfig({ SIM_KEY_ERRORS: 'key-without-code' })).toThrow(/SIM_KEY_ERRORS/);
+    expect(() => loadConfig({ SIM_SHAPE_VARIETY: '1.5' })).toThrow(/SIM_SHAPE_VARIETY/);
     expect(() => parseFaults('http501=0.1')).toThrow(/unknown fault http501/);
   });
 

@@ -38,6 +38,9 @@ export const simEnv = z.object({
   SIM_DUPLICATE_VOICE_ID: z.enum(['allow', 'fail-task']).default('fail-task'),
   // The code of a task failed by the taskFail fault (1005: upstream internal error).
   SIM_TASK_FAIL_CODE: z.string().regex(/^\d+$/, 'must be a numeric code').default('1005'),
+  // 0..1: how often each detail of an answer takes another shape real RunningHub uses (usage
+  // fields absent, null or numbers, codes as numbers, extra fields, only outputUrl...); 0: none.
+  SIM_SHAPE_VARIETY: z.coerce.number().min(0).max(1).default(0),
   // Task records kept in memory; the oldest finished ones are dropped beyond it.
   SIM_MAX_TASKS: z.coerce.number().int().min(100).default(100_000),
   // The contract suite also runs against the real RunningHub (costs money per submit) when
