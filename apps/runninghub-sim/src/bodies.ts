@@ -43,8 +43,9 @@ export function taskBody(task: SimTask, now: number, links: ResultLinks): Record
   };
   if (status === 'SUCCESS' && task.finishesAt !== null) {
     const expires = task.finishesAt + links.ttlMs;
-    const url = `${links.baseUrl}/files/${task.taskId}.wav?${links.signer.query(task.taskId, expires)}`;
-    body.results = [{ url, outputType: 'wav', text: null }];
+    const type = task.speech.format;
+    const url = `${links.baseUrl}/files/${task.taskId}.${type}?${links.signer.query(task.taskId, expires)}`;
+    body.results = [{ url, outputType: type, text: null }];
     body.usage = {
       consumeMoney: links.price,
       consumeCoins: String(Math.round(Number(links.price) * 100)),

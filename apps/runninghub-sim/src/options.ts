@@ -1,3 +1,5 @@
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Config } from '@voxline/config';
 import { parseList } from '@voxline/config';
 import type { Logger } from '@voxline/logger';
@@ -8,6 +10,8 @@ import {
   type ScriptEntry,
   type SimEndpoint,
 } from './faults.js';
+import type { SynthChoice } from './synth/renderer.js';
+import type { AudioFormat } from './synth/request.js';
 
 export interface Durations {
   baseMs: number;
@@ -57,6 +61,13 @@ export interface SimOptions {
   /** All uploaded files together; the oldest are dropped beyond it. */
   maxStoredUploadBytes: number;
   logger: Logger | null;
+  /** Who speaks results (see synth/renderer.ts). In process the tone, cheap and per task. */
+  synth: SynthChoice;
+  audioFormat: AudioFormat;
+  /** The render cache lives in its `audio/`. */
+  filesDir: string;
+  audioCacheBytes: number;
+  synthConcurrency: number;
   /** The clock; tests may pass their own. */
   now: () => number;
 }
@@ -86,6 +97,14 @@ export const DEFAULT_SIM_OPTIONS: SimOptions = {
   maxUploadBytes: 10 * 1024 * 1024,
   maxStoredUploadBytes: 256 * 1024 * 1024,
   logger: null,
+  // Tests, chaos and bench drive thousands of tasks whose audio nobody hears; the standalone
+  // simulator (SIM_SYNTH) speaks.
+  synth: 'tone',
+  audioFormat: 'wav',
+  filesDir: join(tmpdir(), 'voxline-sim'),
+  audioCacheBytes: 256 * 1024 * 1024,
+  // Two cores are the smallest machine this runs on; renders beyond that only queue up.
+  synthConcurrency: Math.min(2, availableParallelism()),
   now: Date.now,
 };
 
@@ -136,5 +155,10 @@ export function simOptionsFromConfig(config: Config): Partial<SimOptions> {
     taskFailCode: config.SIM_TASK_FAIL_CODE,
     shapeVariety: config.SIM_SHAPE_VARIETY,
     maxTasks: config.SIM_MAX_TASKS,
+    synth: config.SIM_SYNTH,
+    audioFormat: config.SIM_AUDIO_FORMAT,
+    ...(config.SIM_FILES_DIR ? { filesDir: config.SIM_FILES_DIR } : {}),
+    audioCacheBytes: config.SIM_AUDIO_CACHE_MB * 1024 * 1024,
+    synthConcurrency: config.SIM_SYNTH_CONCURRENCY,
   };
 }

@@ -14,6 +14,7 @@ import { sendReply } from './reply.js';
 import type { Scenario } from './scenario.js';
 import { type CurrentScenario, type SimTaskView, Simulator } from './simulator.js';
 import type { SimStats } from './stats.js';
+import { AudioRenderer, type RenderStats } from './synth/renderer.js';
 
 export interface SimulatorHandle {
   /** e.g. http://127.0.0.1:39123: the client's baseUrl. */
@@ -29,10 +30,16 @@ export interface SimulatorHandle {
   scenario(): CurrentScenario;
   /** Same as POST /_sim/reset. */
   reset(): void;
+  /** Result audio: which synthesizer speaks it, and what its pool and cache did. */
+  audio(): { synth: 'espeak-ng' | 'tone'; format: 'wav' | 'mp3' } & RenderStats;
   /** How a key appears in stats and task lists. */
   keyLabel(key: string): string;
   close(): Promise<void>;
 }
+
+// Renders queued ahead of their downloads: a burst of a few thousand submits keeps its text
+// in the task records, not in this queue, and the rest render when downloaded.
+const PREFETCH_BACKLOG = 1_000;
 
 function listenUrl(address: AddressInfo): string {
   const host =
@@ -82,9 +89,9 @@ function registerApiRoutes(app: FastifyInstance, sim: Simulator, closing: AbortS
   app.get<{ Params: { name: string }; Querystring: { expires?: string; sig?: string } }>(
     '/files/:name',
     async (req, reply) => {
-      const result = sim.file(req.params.name, req.query.expires, req.query.sig);
+      const result = await sim.file(req.params.name, req.query.expires, req.query.sig);
       if (result.status !== 200) return reply.code(result.status).send();
-      return reply.code(200).type('audio/wav').send(result.wav);
+      return reply.code(200).type(result.contentType).send(result.bytes);
     },
   );
 
@@ -101,7 +108,18 @@ function registerApiRoutes(app: FastifyInstance, sim: Simulator, closing: AbortS
  */
 export async function startSimulator(options: Partial<SimOptions> = {}): Promise<SimulatorHandle> {
   const opts: SimOptions = { ...DEFAULT_SIM_OPTIONS, ...options };
-  const sim = new Simulator(opts);
+  const audio = await AudioRenderer.start(
+    {
+      synth: opts.synth,
+      format: opts.audioFormat,
+      filesDir: opts.filesDir,
+      cacheBytes: opts.audioCacheBytes,
+      concurrency: opts.synthConcurrency,
+      maxBacklog: PREFETCH_BACKLOG,
+    },
+    opts.logger,
+  );
+  const sim = new Simulator(opts, audio);
   const closing = new AbortController();
   const app = Fastify({
     ...(opts.logger ? { loggerInstance: opts.logger as FastifyBaseLogger } : { logger: false }),
@@ -113,6 +131,7 @@ export async function startSimulator(options: Partial<SimOptions> = {}): Promise
   });
   await app.register(multipart, { limits: { fileSize: opts.maxUploadBytes, files: 2 } });
   app.addHook('preClose', async () => closing.abort());
+  app.addHook('onClose', async () => audio.close());
   app.addHook('onResponse', async (req, reply) => {
     // Path only: result links carry signatures in their query string.
     req.log.debug(
@@ -139,6 +158,7 @@ export async function startSimulator(options: Partial<SimOptions> = {}): Promise
     setScenario: (scenario) => sim.setScenario(scenario),
     scenario: () => sim.scenario(),
     reset: () => sim.reset(),
+    audio: () => ({ synth: audio.synth.name, format: audio.format, ...audio.stats() }),
     keyLabel,
     close: () => {
       closed ??= app.close();

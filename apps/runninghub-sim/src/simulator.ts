@@ -17,9 +17,10 @@ import { logNormalFactor, type Random, stream } from './prng.js';
 import { type ParsedScenario, type Scenario, scenarioSchema } from './scenario.js';
 import { varyShape } from './shapes.js';
 import { fingerprint, type SimStats, StatsCollector } from './stats.js';
+import { type AudioRenderer, CONTENT_TYPES } from './synth/renderer.js';
+import { speechOfVoiceClone } from './synth/request.js';
 import { finishedAt, type SimStatus, type SimTask, statusAt, TaskStore } from './tasks.js';
 import { type StoredUpload, sniffAudio, UploadStore } from './uploads.js';
-import { renderWav } from './wav.js';
 
 export interface SimTaskView {
   taskId: string;
@@ -74,8 +75,10 @@ export class Simulator {
   readonly #ids = new TaskIds();
   readonly #links = new LinkSigner();
   readonly #schema: ReturnType<typeof voiceCloneParamsSchema>;
+  readonly #audio: AudioRenderer;
 
-  constructor(options: SimOptions) {
+  constructor(options: SimOptions, audio: AudioRenderer) {
+    this.#audio = audio;
     this.#initial = options;
     this.#opts = { ...options };
     this.#tasks = new TaskStore(options.maxTasks);
@@ -198,16 +201,18 @@ export class Simulator {
   }
 
   /** A result file: 403 for a bad signature, 410 once the link expired. */
-  file(name: string, expires: string | undefined, sig: string | undefined) {
-    const taskId = /^(\d+)\.wav$/.exec(name)?.[1];
+  async file(name: string, expires: string | undefined, sig: string | undefined) {
+    const [, taskId, extension] = /^(\d+)\.(wav|mp3)$/.exec(name) ?? [];
     if (!taskId) return { status: 404 } as const;
     const check = this.#links.check(taskId, expires, sig, this.now());
     if (check === 'forbidden') return { status: 403 } as const;
     if (check === 'expired') return { status: 410 } as const;
     const task = this.#tasks.get(taskId);
     if (!task || statusAt(task, this.now()) !== 'SUCCESS') return { status: 404 } as const;
+    if (extension !== task.speech.format) return { status: 404 } as const;
     this.#stats.fileDownloads++;
-    return { status: 200, wav: renderWav(taskId, task.textLength) } as const;
+    const bytes = await this.#audio.render(task.speech, taskId);
+    return { status: 200, bytes, contentType: CONTENT_TYPES[task.speech.format] } as const;
   }
 
   media(name: string): StoredUpload | undefined {
@@ -267,6 +272,7 @@ export class Simulator {
     this.#opts = { ...this.#initial };
     this.#tasks.clear();
     this.#uploads.clear();
+    this.#audio.clearBacklog();
     this.#stats = new StatsCollector();
     this.#scripts.clear();
     this.#durationRandom = stream(this.#initial.seed, 'durations');
@@ -457,6 +463,7 @@ export class Simulator {
       customVoiceId: voice,
       model: parsed.data.model,
       textLength,
+      speech: speechOfVoiceClone(parsed.data, markers.text, this.#audio.format),
       createdAt: now,
       runningAt: now + Math.round(duration * QUEUED_SHARE),
       finishesAt: never ? null : now + duration,
@@ -466,6 +473,8 @@ export class Simulator {
       queries: 0,
     };
     this.#tasks.add(task, !failCode, now);
+    // Rendered while the task runs, as upstream does, in the pool: the submit answers now.
+    if (!failCode && !never) this.#audio.prefetch(task.speech, task.taskId);
     this.#stats.acceptedTask(print, label, this.#tasks.inFlight(label, now));
     return { status: 200, body: taskBody(task, now, this.#resultLinks()) };
   }

@@ -1,9 +1,11 @@
+import type { SpeechRequest } from './synth/request.js';
+
 export type SimStatus = 'QUEUED' | 'RUNNING' | 'SUCCESS' | 'FAILED' | 'CANCEL';
 
 /**
  * One accepted task. Its whole future is fixed at submit (running/finish times, fate), and
- * its status is read off the clock when asked: no timer runs per task, and a record stays
- * small (no text, no audio).
+ * its status is read off the clock when asked: no timer runs per task. A record keeps what
+ * its audio is rendered from (the text and settings, not the audio: that is on disk).
  */
 export interface SimTask {
   taskId: string;
@@ -11,6 +13,7 @@ export interface SimTask {
   customVoiceId: string;
   model: string;
   textLength: number;
+  speech: SpeechRequest;
   createdAt: number;
   runningAt: number;
   /** null: the task never finishes. */

@@ -17,13 +17,15 @@ const SEGMENT_MS = 150;
 
 /**
  * A 16-bit PCM mono WAV of tone "syllables", deterministic per task id and as long as
- * wavDurationMs(textLength). Rendered on request: nothing per task is kept but the length.
+ * wavDurationMs(textLength) at normal speed. The fallback when no speech synthesizer is
+ * installed: cheap enough to render on request, so nothing per task is kept but the length.
  */
-export function renderWav(taskId: string, textLength: number): Buffer {
-  const samples = Math.round((wavDurationMs(textLength) * WAV_SAMPLE_RATE) / 1000);
+export function renderWav(taskId: string, textLength: number, speed = 1): Buffer {
+  const durationMs = Math.min(WAV_MAX_MS, Math.max(WAV_MIN_MS, wavDurationMs(textLength) / speed));
+  const samples = Math.round((durationMs * WAV_SAMPLE_RATE) / 1000);
   const dataBytes = samples * 2;
   const out = Buffer.alloc(44 + dataBytes);
-  writeHeader(out, dataBytes);
+  writeHeader(out, dataBytes, WAV_SAMPLE_RATE);
   const random = mulberry32(hashSeed(taskId));
   const segment = Math.round((SEGMENT_MS * WAV_SAMPLE_RATE) / 1000);
   let freq = 0;
@@ -42,7 +44,55 @@ export function renderWav(taskId: string, textLength: number): Buffer {
   return out;
 }
 
-function writeHeader(out: Buffer, dataBytes: number): void {
+/** Mono 16-bit PCM: what every synthesizer here produces and every encoder takes. */
+export interface Pcm {
+  sampleRate: number;
+  samples: Int16Array;
+}
+
+export function encodeWav(pcm: Pcm): Buffer {
+  const dataBytes = pcm.samples.length * 2;
+  const out = Buffer.alloc(44 + dataBytes);
+  writeHeader(out, dataBytes, pcm.sampleRate);
+  for (let i = 0; i < pcm.samples.length; i++) out.writeInt16LE(pcm.samples[i] ?? 0, 44 + i * 2);
+  return out;
+}
+
+/**
+ * The PCM of a mono 16-bit WAV. A WAV written to a pipe (espeak-ng --stdout) cannot know its
+ * length and states a huge one: the data runs to the end of what was written.
+ */
+export function decodeWav(bytes: Buffer): Pcm {
+  if (bytes.toString('ascii', 0, 4) !== 'RIFF' || bytes.toString('ascii', 8, 12) !== 'WAVE') {
+    throw new Error('not a RIFF/WAVE file');
+  }
+  let offset = 12;
+  let sampleRate = 0;
+  while (offset + 8 <= bytes.length) {
+    const id = bytes.toString('ascii', offset, offset + 4);
+    const size = bytes.readUInt32LE(offset + 4);
+    const body = offset + 8;
+    if (id === 'fmt ') {
+      const format = bytes.readUInt16LE(body);
+      const channels = bytes.readUInt16LE(body + 2);
+      const bits = bytes.readUInt16LE(body + 14);
+      if (format !== 1 || channels !== 1 || bits !== 16) {
+        throw new Error(`unsupported WAV: format ${format}, ${channels} channels, ${bits} bits`);
+      }
+      sampleRate = bytes.readUInt32LE(body + 4);
+    } else if (id === 'data') {
+      if (sampleRate === 0) throw new Error('WAV data before its fmt chunk');
+      const end = Math.min(bytes.length, body + size);
+      const samples = new Int16Array(Math.floor((end - body) / 2));
+      for (let i = 0; i < samples.length; i++) samples[i] = bytes.readInt16LE(body + i * 2);
+      return { sampleRate, samples };
+    }
+    offset = body + size + (size % 2);
+  }
+  throw new Error('WAV without a data chunk');
+}
+
+function writeHeader(out: Buffer, dataBytes: number, sampleRate: number): void {
   out.write('RIFF', 0, 'ascii');
   out.writeUInt32LE(36 + dataBytes, 4);
   out.write('WAVE', 8, 'ascii');
@@ -50,8 +100,8 @@ function writeHeader(out: Buffer, dataBytes: number): void {
   out.writeUInt32LE(16, 16); // PCM fmt chunk size
   out.writeUInt16LE(1, 20); // PCM
   out.writeUInt16LE(1, 22); // mono
-  out.writeUInt32LE(WAV_SAMPLE_RATE, 24);
-  out.writeUInt32LE(WAV_SAMPLE_RATE * 2, 28); // byte rate
+  out.writeUInt32LE(sampleRate, 24);
+  out.writeUInt32LE(sampleRate * 2, 28); // byte rate
   out.writeUInt16LE(2, 32); // block align
   out.writeUInt16LE(16, 34); // bits per sample
   out.write('data', 36, 'ascii');

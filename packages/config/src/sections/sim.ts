@@ -43,6 +43,16 @@ export const simEnv = z.object({
   SIM_SHAPE_VARIETY: z.coerce.number().min(0).max(1).default(0),
   // Task records kept in memory; the oldest finished ones are dropped beyond it.
   SIM_MAX_TASKS: z.coerce.number().int().min(100).default(100_000),
+  // Who speaks the results: espeak-ng when installed (auto), espeak-ng or refuse to start, or
+  // always the tone (cheap, the same length).
+  SIM_SYNTH: z.enum(['auto', 'espeak-ng', 'tone']).default('auto'),
+  // The result file type (`outputType`); mp3 is encoded by Debian's lame.
+  SIM_AUDIO_FORMAT: z.enum(['wav', 'mp3']).default('wav'),
+  // The simulator's files folder (rendered audio is cached in its audio/); default: the OS tmpdir.
+  SIM_FILES_DIR: z.string().min(1).optional(),
+  SIM_AUDIO_CACHE_MB: z.coerce.number().int().min(1).default(256),
+  // Synthesizer processes at a time; more requests wait for one.
+  SIM_SYNTH_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
   // The contract suite also runs against the real RunningHub (costs money per submit) when
   // this is set together with RUNNINGHUB_API_KEY.
   RUNNINGHUB_LIVE: z.stringbool().default(false),
