@@ -1,4 +1,4 @@
-import { STATUS_CODES as HTTP_REASONS } from 'node:http';
+import { STATUS_CODES as HTTP_REASONS, type IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import {
@@ -203,11 +203,36 @@ const STATUS_CODES: Record<number, string> = {
   431: 'headers_too_large',
 };
 
+// How long a refusal waits for the rest of a body it will not read (see `unreadBodyDrained`).
+const LINGER_MS = 5_000;
+
+/**
+ * Resolves once the client has sent the rest of a body the API refused (or after LINGER_MS).
+ * Fastify closes the connection after a body parse error; closing it with unread input makes
+ * the kernel reset it, and a client still writing its body then fails (EPIPE, ECONNRESET)
+ * before it reads the answer: RFC 9112 section 9.6 asks for this "lingering close". Seen as
+ * a 17 MB upload failing with EPIPE instead of its 413, one run in ten.
+ */
+function unreadBodyDrained(raw: IncomingMessage): Promise<void> {
+  if (raw.readableEnded || raw.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      raw.off('end', done).off('close', done).off('error', done);
+      resolve();
+    };
+    const timer = setTimeout(done, LINGER_MS);
+    raw.on('end', done).on('close', done).on('error', done);
+    // Fastify stopped reading at the limit (or never started, for a declared length over it).
+    raw.resume();
+  });
+}
+
 export function errorHandler(
   error: FastifyError,
   request: FastifyRequest,
   reply: FastifyReply,
-): FastifyReply {
+): FastifyReply | Promise<FastifyReply> {
   if (error instanceof ApiError) {
     return reply.status(error.statusCode).send(errorBody(error.code, error.message, error.details));
   }
@@ -230,7 +255,10 @@ export function errorHandler(
   }
   const known = error.code ? FASTIFY_CODES[error.code] : undefined;
   if (known) {
-    return reply.status(known.status).send(errorBody(known.code, known.message));
+    const answer = () => reply.status(known.status).send(errorBody(known.code, known.message));
+    return error.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
+      ? unreadBodyDrained(request.raw).then(answer)
+      : answer();
   }
   const status = error.statusCode ?? 500;
   if (status >= 400 && status < 500 && !isResponseSerializationError(error)) {
@@ -272,21 +300,42 @@ export function frameworkErrorHandler(
  * envelope on the raw socket. `connection: close` matters: Fastify's default handler omits it
  * and then destroys the socket, so a client's next request on that kept-alive connection fails
  * with ECONNRESET. Found by chaos/test/hostile-input.test.ts.
+ *
+ * The answer is sent with a half-close, and what the client is still sending (the rest of a
+ * 1 MB header) is read and dropped until it closes its side: destroying the socket with unread
+ * input makes the kernel send a reset, and the client then fails its write (EPIPE, ECONNRESET)
+ * before it reads the 431. A client that never closes is cut off after DRAIN_MS.
  */
+const DRAIN_MS = 5_000;
+const answered = new WeakSet<Socket>();
+
 export function clientErrorHandler(error: NodeJS.ErrnoException, socket: Socket): void {
   if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  // The parser fails again when the client ends its side: that is the end of the exchange.
+  if (answered.has(socket)) {
+    socket.destroy();
+    return;
+  }
   const [status, code, message] =
     error.code === 'HPE_HEADER_OVERFLOW'
       ? [431, 'headers_too_large', 'request headers are larger than the limit']
       : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
         ? [408, 'request_timeout', 'the request was not received in time']
         : [400, 'bad_request', 'malformed HTTP request'];
-  const body = JSON.stringify(errorBody(code, message));
-  if (socket.writable) {
-    socket.write(
-      `HTTP/1.1 ${status} ${HTTP_REASONS[status]}\r\ncontent-type: application/json; charset=utf-8\r\n` +
-        `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
-    );
+  if (!socket.writable) {
+    socket.destroy(error);
+    return;
   }
-  socket.destroy(error);
+  answered.add(socket);
+  const body = JSON.stringify(errorBody(code, message));
+  socket.removeAllListeners('data');
+  socket.on('data', () => {});
+  socket.resume();
+  const cutOff = setTimeout(() => socket.destroy(), DRAIN_MS);
+  cutOff.unref();
+  socket.once('close', () => clearTimeout(cutOff));
+  socket.end(
+    `HTTP/1.1 ${status} ${HTTP_REASONS[status]}\r\ncontent-type: application/json; charset=utf-8\r\n` +
+      `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  );
 }
