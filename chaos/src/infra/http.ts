@@ -1,6 +1,9 @@
 import { Agent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import type { Socket } from 'node:net';
 
+// Node's global agent keeps idle sockets this long too.
+const IDLE_SOCKET_MS = 5_000;
+
 /** The last exchange on each kept-alive socket, to explain a reset on the next one. */
 const lastExchange = new WeakMap<Socket, string>();
 
@@ -24,8 +27,6 @@ export interface HttpRequest {
   headers?: Record<string, string | number>;
   body?: string | Buffer;
   timeoutMs?: number;
-  /** A connection of its own instead of a kept-alive one. */
-  fresh?: boolean;
 }
 
 function parseJson(text: string): unknown {
@@ -50,7 +51,15 @@ export class HttpClient {
     readonly baseUrl: string,
     options: { maxSockets?: number } = {},
   ) {
-    this.#agent = new Agent({ keepAlive: true, maxSockets: options.maxSockets ?? 16 });
+    this.#agent = new Agent({
+      keepAlive: true,
+      maxSockets: options.maxSockets ?? 16,
+      // An idle socket is dropped after this, or one second before the server's announced
+      // `keep-alive: timeout=` (its HTTP_KEEP_ALIVE_TIMEOUT_MS) if sooner: a request sent as the
+      // server closes an idle connection gets a reset. Node honours the hint only when a
+      // timeout is set, and none is by default.
+      timeout: IDLE_SOCKET_MS,
+    });
     const url = new URL(baseUrl);
     this.#host = url.hostname;
     this.#port = Number(url.port);
@@ -76,7 +85,7 @@ export class HttpClient {
           method: req.method,
           path: req.path,
           headers,
-          agent: req.fresh ? false : this.#agent,
+          agent: this.#agent,
         },
         (res) => {
           // Taken now: by the end the agent may have detached it (res.socket is then null).

@@ -65,8 +65,6 @@ interface Tally {
   violations: string[];
   /** Refusals without the `{ error: { code, message } }` envelope, by status and shape. */
   offEnvelope: Map<string, { count: number; example: string }>;
-  /** Requests that found their kept-alive connection reset by the server, and one example. */
-  resets: { count: number; example: string };
 }
 
 export function newTally(): Tally {
@@ -75,7 +73,6 @@ export function newTally(): Tally {
     byStatus: {},
     violations: [],
     offEnvelope: new Map(),
-    resets: { count: 0, example: '' },
   };
 }
 
@@ -110,7 +107,7 @@ function noteOffEnvelope(tally: Tally, status: number, json: unknown, example: s
 
 /**
  * Sends one request and judges the answer. Hard failures (the property fails and shrinks):
- * no answer, a 5xx, a refused request that changed a row. A refusal without the JSON error
+ * no answer (a reset included), a 5xx, a refused request that changed a row. A refusal without the JSON error
  * envelope is tallied apart, so that one known shape problem does not stop the search for
  * worse ones.
  */
@@ -120,19 +117,10 @@ async function judge(stack: Stack, tally: Tally, req: HttpRequest): Promise<stri
   try {
     res = await stack.http.send({ timeoutMs: 30_000, ...req });
   } catch (error) {
-    // A kept-alive connection the server dropped after an earlier refusal: the request never
-    // reached it. Counted (a real client sees this failure too), then sent again on its own
-    // connection, so that this request is judged on its merits.
-    if (!/ECONNRESET|socket hang up|EPIPE/.test(String(error))) {
-      return `no answer (${String(error)}) to ${describe(req)}`;
-    }
-    tally.resets.count += 1;
-    tally.resets.example ||= `${String(error)} for ${describe(req)}, after ${previousExchange(error) ?? 'an unknown exchange'} on that connection`;
-    try {
-      res = await stack.http.send({ timeoutMs: 30_000, ...req, fresh: true });
-    } catch (again) {
-      return `no answer (${String(again)}) to ${describe(req)}`;
-    }
+    // A reset is a failure too: a client cannot tell it from a crash, and it was once the
+    // server closing a socket under a client still sending (see keepAliveChecks).
+    const previous = previousExchange(error);
+    return `no answer (${String(error)}) to ${describe(req)}${previous ? `, after ${previous} on that connection` : ''}`;
   }
   tally.requests += 1;
   tally.byStatus[String(res.status)] = (tally.byStatus[String(res.status)] ?? 0) + 1;
@@ -188,61 +176,127 @@ async function property<T>(
   );
 }
 
+interface KeepAliveCase {
+  name: string;
+  /** Sent first on the connection, when the refusal needs a history (a 401 before it). */
+  before?: HttpRequest;
+  refused: HttpRequest;
+  status: number;
+  /**
+   * How often to try: a reset under a client still sending is a race (before the fix, a
+   * third of the 413s and four in five 4 MB headers were lost), so one try could pass by luck.
+   */
+  tries: number;
+}
+
+/** Sends the case on one kept-alive connection; a problem in words, or null. */
+async function keepAliveTry(stack: Stack, c: KeepAliveCase): Promise<string | null> {
+  const client = new HttpClient(stack.apiUrl, { maxSockets: 1 });
+  const outcome = (p: Promise<HttpResponse>) =>
+    p.then(
+      (r) => `${r.status}`,
+      (e: unknown) => String(e),
+    );
+  try {
+    const opened = await outcome(client.send(c.before ?? { method: 'GET', path: '/healthz' }));
+    const refused = await outcome(client.send({ ...c.refused, timeoutMs: 60_000 }));
+    const next = await outcome(client.send({ method: 'GET', path: '/healthz' }));
+    return refused === `${c.status}` && next === '200'
+      ? null
+      : `before ${opened}, refusal ${refused}, next ${next}`;
+  } finally {
+    client.close();
+  }
+}
+
 /**
- * A client that keeps connections alive (every HTTP library does) must be able to send its next
- * request after a refusal: a server that drops the connection must say `connection: close`,
- * or the next request on it fails with ECONNRESET. One connection, a refusal, then a request.
+ * A client that keeps connections alive (every HTTP library does) must get its answer and be
+ * able to send its next request after a refusal: a server that drops the connection must say
+ * `connection: close` (or the next request fails with ECONNRESET), and must not close it under
+ * a client still sending (or that client's write fails with EPIPE or ECONNRESET before it reads
+ * the refusal). The second is what the fuzzer once met as a reset "after a 401 to a DELETE":
+ * the DELETE was innocent; the next request carried 1 MB of headers, and the server destroyed
+ * the socket as soon as it had written the 431.
  */
 async function keepAliveChecks(stack: Stack, tenant: Tenant): Promise<Check[]> {
-  const refusals: Array<[string, HttpRequest]> = [
-    [
-      'headers over 16 KB (431)',
-      { method: 'GET', path: '/v1/dead-letters', headers: { 'x-big': 'b'.repeat(20_000) } },
-    ],
-    ['a path that does not decode (400)', { method: 'GET', path: '/v1/clones/%' }],
-    [
-      'a path parameter over 100 characters (414)',
-      { method: 'GET', path: `/v1/clones/${'x'.repeat(150)}` },
-    ],
-    [
-      'a body over the limit (413)',
-      {
+  const auth = { authorization: `Bearer ${tenant.key}`, 'content-type': 'application/json' };
+  const cases: KeepAliveCase[] = [
+    {
+      name: 'headers over 16 KB',
+      refused: {
+        method: 'GET',
+        path: '/v1/dead-letters',
+        headers: { 'x-big': 'b'.repeat(20_000) },
+      },
+      status: 431,
+      tries: 20,
+    },
+    {
+      // The fuzzer's 1 MB lost the race to the reset a few times in a hundred, under load;
+      // 4 MB is still being written when the server answers, almost every time.
+      name: '4 MB of headers, after a 401 to a body-less DELETE',
+      before: {
+        method: 'DELETE',
+        path: '/v1/webhook-endpoints/0190a0b0-0000-7000-8000-000000000000',
+        headers: { authorization: 'Bearer not-a-key' },
+      },
+      refused: {
+        method: 'OPTIONS',
+        path: '/v1/webhook-endpoints',
+        headers: { authorization: 'x'.repeat(4 * 1024 * 1024) },
+      },
+      status: 431,
+      tries: 20,
+    },
+    {
+      name: 'a path that does not decode',
+      refused: { method: 'GET', path: '/v1/clones/%' },
+      status: 400,
+      tries: 5,
+    },
+    {
+      name: 'a path parameter over 100 characters',
+      refused: { method: 'GET', path: `/v1/clones/${'x'.repeat(150)}` },
+      status: 414,
+      tries: 5,
+    },
+    {
+      name: 'a body over the limit',
+      refused: {
         method: 'POST',
         path: '/v1/batches',
-        headers: { authorization: `Bearer ${tenant.key}`, 'content-type': 'application/json' },
+        headers: auth,
         body: `{"lines":"${'q'.repeat(17 * 1024 * 1024)}"}`,
       },
-    ],
-    [
-      'a body refused before it is read (401)',
-      {
+      status: 413,
+      tries: 60,
+    },
+    {
+      name: 'a body refused before it is read',
+      refused: {
         method: 'POST',
         path: '/v1/batches',
         headers: { 'content-type': 'application/json' },
         body: `{"lines":"${'q'.repeat(1024 * 1024)}"}`,
       },
-    ],
+      status: 401,
+      tries: 10,
+    },
   ];
   const checks: Check[] = [];
-  for (const [name, refused] of refusals) {
-    const client = new HttpClient(stack.apiUrl, { maxSockets: 1 });
-    try {
-      await client.send({ method: 'GET', path: '/healthz' });
-      const first = await client.send({ ...refused, timeoutMs: 60_000 }).catch((e: unknown) => e);
-      const next = await client.send({ method: 'GET', path: '/healthz' }).then(
-        (r) => `${r.status}`,
-        (e: unknown) => String(e),
-      );
-      checks.push(
-        check(
-          `keep-alive: the next request on a connection after ${name} is answered`,
-          next === '200',
-          `refusal ${first instanceof Error ? first.message : (first as HttpResponse).status}, next ${next}`,
-        ),
-      );
-    } finally {
-      client.close();
+  for (const c of cases) {
+    const problems: string[] = [];
+    for (let i = 0; i < c.tries; i++) {
+      const problem = await keepAliveTry(stack, c);
+      if (problem) problems.push(problem);
     }
+    checks.push(
+      check(
+        `keep-alive: ${c.name} is answered ${c.status}, then the next request on that connection (${c.tries} tries)`,
+        problems.length === 0,
+        problems.length ? `${problems.length} failed, e.g. ${problems[0]}` : '',
+      ),
+    );
   }
   return checks;
 }
@@ -810,11 +864,6 @@ export async function hostileInputScenario(
       notes: [
         `Answers by status: ${JSON.stringify(tally.byStatus)}.`,
         ...tally.violations.map((v) => `Counterexample: ${v.slice(0, 400)}`),
-        ...(tally.resets.count
-          ? [
-              `${tally.resets.count} fuzzed request(s) found their kept-alive connection reset and were sent again on a new one: ${tally.resets.example.slice(0, 400)}.`,
-            ]
-          : []),
       ],
     };
   } finally {
