@@ -1,2 +1,10 @@
+export {
+  mayScrapeMetrics,
+  type OperatorRole,
+  type OperatorTokens,
+  operatorRole,
+  presentedSecret,
+} from './credentials.js';
+export { isLoopbackHost } from './hosts.js';
 export { parseList } from './list.js';
 export { type Config, ConfigError, envSchema, loadConfig } from './load.js';

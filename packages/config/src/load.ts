@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isLoopbackHost } from './hosts.js';
 import { apiEnv } from './sections/api.js';
 import { cliEnv } from './sections/cli.js';
 import { coreEnv } from './sections/core.js';
@@ -22,12 +23,21 @@ export const envSchema = z
   // `when`: cross-field rules run even when single fields failed, so one message names all.
   .superRefine(
     (env, ctx) => {
-      if (env.NODE_ENV === 'production' && env.ADMIN_TOKEN === DEV_ADMIN_TOKEN) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['ADMIN_TOKEN'],
-          message: 'must be set in production',
-        });
+      if (env.ADMIN_TOKEN === DEV_ADMIN_TOKEN) {
+        if (env.NODE_ENV === 'production') {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['ADMIN_TOKEN'],
+            message: 'must be set in production',
+          });
+        } else if (typeof env.HOST === 'string' && !isLoopbackHost(env.HOST)) {
+          // The default token is public: it may only guard a server nobody else can reach.
+          ctx.addIssue({
+            code: 'custom',
+            path: ['ADMIN_TOKEN'],
+            message: 'must be set when HOST is not a loopback address (the default is public)',
+          });
+        }
       }
       if (env.POLL_MIN_INTERVAL_MS > env.POLL_MAX_INTERVAL_MS) {
         ctx.addIssue({
@@ -41,6 +51,24 @@ export const envSchema = z
           code: 'custom',
           path: ['RUNNINGHUB_API_KEY'],
           message: 'is required when RUNNINGHUB_BASE_URL is set',
+        });
+      }
+      if (env.RUNNINGHUB_API_KEY && !env.RUNNINGHUB_BASE_URL) {
+        // Unset, the base URL is the simulator's address, in plain HTTP: a real key sent there
+        // is a key leaked.
+        ctx.addIssue({
+          code: 'custom',
+          path: ['RUNNINGHUB_BASE_URL'],
+          message:
+            'is required when RUNNINGHUB_API_KEY is set (unset, the key would go to the simulator over plain HTTP)',
+        });
+      }
+      if (env.HTTP_HEADERS_TIMEOUT_MS > env.HTTP_REQUEST_TIMEOUT_MS) {
+        // Node refuses a headers timeout longer than the whole request's.
+        ctx.addIssue({
+          code: 'custom',
+          path: ['HTTP_HEADERS_TIMEOUT_MS'],
+          message: 'must not exceed HTTP_REQUEST_TIMEOUT_MS',
         });
       }
     },

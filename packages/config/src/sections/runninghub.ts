@@ -4,6 +4,8 @@ import { z } from 'zod';
 export const runninghubEnv = z.object({
   // Unset means "no real upstream": `pnpm start` then runs the simulator and points here.
   RUNNINGHUB_BASE_URL: z.url({ protocol: /^https?$/ }).optional(),
+  // Required with RUNNINGHUB_BASE_URL, and refused without it: the simulator's default address
+  // is plain HTTP, and a real key must never be sent there.
   RUNNINGHUB_API_KEY: z.string().min(1).optional(),
   // RunningHub limits tasks in flight per key (1 to 3 reported for shared keys).
   RUNNINGHUB_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(10_000).default(3),
