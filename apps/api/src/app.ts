@@ -15,6 +15,7 @@ import {
   notFoundHandler,
 } from './errors.js';
 import { registerOpenApi } from './openapi.js';
+import { refuseCrossSite } from './plugins/auth.js';
 import { adminRoutes } from './routes/admin.js';
 import { BOARD_PATH, boardRoleConstraint, boardRoutes } from './routes/board.js';
 import { healthRoutes } from './routes/health.js';
@@ -79,6 +80,21 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // Refusals made below the routes answer with the same JSON envelope as every other error.
     frameworkErrors: frameworkErrorHandler,
     clientErrorHandler,
+    // Without these a client holding a valid key could keep connections open for ever with
+    // slow bodies. The reasons for each value are beside it in @voxline/config.
+    connectionTimeout: config.HTTP_CONNECTION_TIMEOUT_MS,
+    requestTimeout: config.HTTP_REQUEST_TIMEOUT_MS,
+    keepAliveTimeout: config.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+    http: {
+      headersTimeout: config.HTTP_HEADERS_TIMEOUT_MS,
+      requestTimeout: config.HTTP_REQUEST_TIMEOUT_MS,
+      // Node enforces the headers and request timeouts on a timer (30 s by default), so a
+      // request may outlive its timeout by up to this: a tenth of the shorter one, at most 1 s.
+      connectionsCheckingInterval: Math.min(
+        1_000,
+        Math.ceil(Math.min(config.HTTP_HEADERS_TIMEOUT_MS, config.HTTP_REQUEST_TIMEOUT_MS) / 10),
+      ),
+    },
   }).withTypeProvider<ZodTypeProvider>();
 
   // Bull Board's full and read-only instances share their URLs; the credential picks one.
@@ -97,6 +113,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     return defaultJson(request, body as string, done);
   });
 
+  // The one place writes are checked for CSRF: before every route, before any credential.
+  app.addHook('onRequest', refuseCrossSite);
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });

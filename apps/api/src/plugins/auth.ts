@@ -1,15 +1,16 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import type { Config } from '@voxline/config';
+import {
+  mayScrapeMetrics,
+  type OperatorRole,
+  type OperatorTokens,
+  operatorRole as roleOf,
+} from '@voxline/config';
 import { type Database, findTenantByApiKey, type Tenant } from '@voxline/db';
-import type {
-  FastifyInstance,
-  FastifyReply,
-  FastifyRequest,
-  onRequestAsyncHookHandler,
-} from 'fastify';
+import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import { ApiError, errorBody } from '../errors.js';
 import type { Caller } from '../services/clones.js';
+
+export type { OperatorRole, OperatorTokens } from '@voxline/config';
 
 /**
  * Authentication, as `onRequest` hooks: they run before the body is read, so an anonymous
@@ -68,63 +69,16 @@ export function callerOf(request: FastifyRequest): Caller {
   return { tenantId: tenantOf(request).id, log: request.log };
 }
 
-// Hashing both sides first gives equal lengths, which timingSafeEqual needs, and leaks nothing
-// about the token's length.
-function sameSecret(given: string, expected: string): boolean {
-  const a = createHash('sha256').update(given).digest();
-  const b = createHash('sha256').update(expected).digest();
-  return timingSafeEqual(a, b);
-}
-
-/** The operator credentials, as configured. */
-export type OperatorTokens = Pick<Config, 'ADMIN_TOKEN' | 'ADMIN_READONLY_TOKEN' | 'METRICS_TOKEN'>;
-
 /**
- * Who an operator credential proves to be: `admin` (ADMIN_TOKEN) may change things, `viewer`
- * (ADMIN_READONLY_TOKEN) may only look.
- */
-export type OperatorRole = 'admin' | 'viewer';
-
-/** The secret a request presents: Bearer (no user name) or HTTP Basic (user name and password). */
-function presented(headers: IncomingHttpHeaders): { user: string | null; secret: string } | null {
-  const header = headers.authorization;
-  if (!header) return null;
-  const token = /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1];
-  if (token) return { user: null, secret: token };
-  const basic = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header)?.[1];
-  if (!basic) return null;
-  const decoded = Buffer.from(basic, 'base64').toString('utf8');
-  const colon = decoded.indexOf(':');
-  if (colon < 0) return null;
-  return { user: decoded.slice(0, colon), secret: decoded.slice(colon + 1) };
-}
-
-/**
- * The role a request's credential proves, or null. Basic needs the matching user name (`admin`
- * or `viewer`); a Bearer token is whichever token it equals. Takes the raw headers so the
- * router can use it too (Bull Board picks its read-only instance by role).
+ * The role a request's credential proves, or null (see `@voxline/config`'s credentials, which
+ * the worker's /metrics shares). Takes the raw headers so the router can use it too (Bull Board
+ * picks its read-only instance by role).
  */
 export function operatorRole(
   headers: IncomingHttpHeaders,
   tokens: OperatorTokens,
 ): OperatorRole | null {
-  const given = presented(headers);
-  if (!given) return null;
-  if (
-    (given.user === null || given.user === 'admin') &&
-    sameSecret(given.secret, tokens.ADMIN_TOKEN)
-  ) {
-    return 'admin';
-  }
-  const readonly = tokens.ADMIN_READONLY_TOKEN;
-  if (
-    readonly &&
-    (given.user === null || given.user === 'viewer') &&
-    sameSecret(given.secret, readonly)
-  ) {
-    return 'viewer';
-  }
-  return null;
+  return roleOf(headers.authorization, tokens);
 }
 
 // One realm for every operator surface, so a browser that logged in to Bull Board is not asked
@@ -165,24 +119,28 @@ export function operatorAuth(
 
 /**
  * `/metrics`: METRICS_TOKEN as Bearer when it is set (a scrape-only secret for Prometheus), or
- * any operator credential. Never anonymous: queue depths and error codes are operational detail.
+ * any operator credential; the same rule as the worker's /metrics (`mayScrapeMetrics`).
  */
 export function metricsAuth(tokens: OperatorTokens): onRequestAsyncHookHandler {
-  const operator = operatorAuth(tokens, ['admin', 'viewer']);
-  return async function (this: FastifyInstance, request, reply) {
-    const given = presented(request.headers);
-    const metricsToken = tokens.METRICS_TOKEN;
-    if (metricsToken && given?.user === null && sameSecret(given.secret, metricsToken)) return;
-    return operator.call(this, request, reply);
+  return async (request, reply) => {
+    if (mayScrapeMetrics(request.headers.authorization, tokens)) return;
+    return refuse(
+      reply,
+      401,
+      'metrics credential required (METRICS_TOKEN as Bearer, or an operator credential)',
+    );
   };
 }
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /**
- * Refuses a state-changing request that a browser sent from another site. Bull Board is
- * behind HTTP Basic, which a browser may attach to any request to this origin, including one a
- * hostile page makes it send: that is CSRF, and cookies play no part. The check follows Go's
+ * Refuses a state-changing request that a browser sent from another site. Operator surfaces
+ * (Bull Board, the admin routes) take HTTP Basic, which a browser may attach to any request to
+ * this origin, including one a hostile page makes it send: that is CSRF, and cookies play no
+ * part. `app.ts` runs it before every route, so no write (operator or tenant, redrive
+ * included) can be added without it; no browser page is served from another origin (no
+ * CORS), so a legitimate cross-site write does not exist. The check follows Go's
  * `http.CrossOriginProtection`: `Sec-Fetch-Site`, set by the browser and beyond a page's
  * reach, must be `same-origin` (or `none`, a navigation the user typed); a browser too old to
  * send it is judged by `Origin` against `Host`. Scripts and curl send neither and pass: they

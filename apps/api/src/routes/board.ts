@@ -9,7 +9,6 @@ import {
   type OperatorTokens,
   operatorAuth,
   operatorRole,
-  refuseCrossSite,
   refuseWrites,
 } from '../plugins/auth.js';
 
@@ -21,8 +20,8 @@ import {
  * clean, promote, pause or add). The router picks the instance by the role the request's
  * credential proves (the `boardRole` constraint below), so viewers and admins bookmark the same
  * URL and a viewer never reaches the full board's routes. Each instance then checks the
- * credential itself; the full one refuses cross-site writes (CSRF), the read-only one every
- * write. See docs/operations.md.
+ * credential itself; the read-only one refuses every write, and cross-site writes (CSRF) are
+ * refused for the whole API in app.ts. See docs/operations.md.
  */
 
 export const BOARD_PATH = '/admin/queues';
@@ -92,9 +91,9 @@ function boardInstance(ctx: AppContext, role: OperatorRole): FastifyPluginAsync 
     app.addHook('onRoute', (route: RouteOptions) => {
       route.constraints = { ...route.constraints, boardRole: role };
     });
-    // Writes are judged before the credential: a forged request is refused (403) whether or
-    // not the browser attached the credential to it.
-    app.addHook('onRequest', role === 'viewer' ? refuseWrites : refuseCrossSite);
+    // Cross-site writes are refused before any route (app.ts); the read-only board refuses
+    // every write, before the credential is even looked at.
+    if (role === 'viewer') app.addHook('onRequest', refuseWrites);
     app.addHook('onRequest', operatorAuth(ctx.config, [role]));
     app.addHook('onSend', boardHeaders);
 
