@@ -1,9 +1,8 @@
-import { timingSafeEqual } from 'node:crypto';
-import { createServer } from 'node:http';
 import { ConfigError, loadConfig } from '@voxline/config';
 import { ensureDatabase, runMigrations } from '@voxline/db';
 import { createLogger } from '@voxline/logger';
 import { createMetrics } from '@voxline/metrics';
+import { startMetricsServer } from './metrics-server.js';
 import { startWorkers } from './runtime.js';
 import { resolveUpstream } from './upstream.js';
 
@@ -41,32 +40,21 @@ const runtime = await startWorkers({ config, logger, upstream, metrics });
 
 const metricsServer =
   config.WORKER_METRICS_PORT > 0
-    ? createServer(async (req, res) => {
-        if (req.url !== '/metrics') {
-          res.writeHead(404).end();
-          return;
-        }
-        if (!metricsAuthorized(req.headers.authorization)) {
-          res.writeHead(401, { 'www-authenticate': 'Bearer' }).end();
-          return;
-        }
-        metrics.slotsInUse.set(await runtime.context.slots.inUse());
-        res.writeHead(200, { 'content-type': metrics.registry.contentType });
-        res.end(await metrics.registry.metrics());
-      }).listen(config.WORKER_METRICS_PORT, config.HOST)
+    ? await startMetricsServer({
+        tokens: config,
+        metrics,
+        refresh: async () => {
+          metrics.slotsInUse.set(await runtime.context.slots.inUse());
+        },
+        logger,
+        host: config.HOST,
+        port: config.WORKER_METRICS_PORT,
+      })
     : null;
 logger.info(
   { concurrency: config.WORKER_CONCURRENCY, slots: config.RUNNINGHUB_MAX_IN_FLIGHT },
   'worker started',
 );
-
-// With METRICS_TOKEN set, a scrape must present it, as on the API's /metrics.
-function metricsAuthorized(header: string | undefined): boolean {
-  if (!config.METRICS_TOKEN) return true;
-  const expected = Buffer.from(`Bearer ${config.METRICS_TOKEN}`);
-  const given = Buffer.from(header ?? '');
-  return given.length === expected.length && timingSafeEqual(given, expected);
-}
 
 let stopping = false;
 const stop = async (signal: string) => {

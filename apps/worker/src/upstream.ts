@@ -21,7 +21,8 @@ export function resolveUpstream(config: Config): {
   }
   return {
     baseUrl: `http://${config.SIM_HOST}:${config.SIM_PORT}`,
-    apiKey: config.RUNNINGHUB_API_KEY ?? SIMULATOR_API_KEY,
+    // The config refuses RUNNINGHUB_API_KEY without RUNNINGHUB_BASE_URL: no real key lands here.
+    apiKey: SIMULATOR_API_KEY,
     simulated: true,
   };
 }

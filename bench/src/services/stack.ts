@@ -90,6 +90,8 @@ export async function startWorkerProcess(
     { logPath: logPath(name), ...(options.nodeArgs ? { nodeArgs: options.nodeArgs } : {}) },
   );
   // main.ts opens the metrics port only after every BullMQ worker is ready.
-  await waitReady(child, 'GET /metrics', () => httpOk(`http://127.0.0.1:${port}/metrics`));
+  await waitReady(child, 'GET /metrics', () =>
+    httpOk(`http://127.0.0.1:${port}/metrics`, { authorization: `Bearer ${ADMIN_TOKEN}` }),
+  );
   return child;
 }

@@ -98,10 +98,8 @@ async function waitReady(
   while (!signal.aborted) {
     apiReady ||= await probe(`${apiUrl}/readyz`);
     if (metrics) {
-      // The worker's /metrics requires METRICS_TOKEN when one is set.
-      const auth: Record<string, string> = config.METRICS_TOKEN
-        ? { authorization: `Bearer ${config.METRICS_TOKEN}` }
-        : {};
+      // The worker's /metrics is never anonymous: the scrape token, else the admin token.
+      const auth = { authorization: `Bearer ${config.METRICS_TOKEN ?? config.ADMIN_TOKEN}` };
       workerReady ||= await probe(metrics, auth);
     }
     if (apiReady && workerReady) return 'ready';
