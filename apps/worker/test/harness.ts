@@ -58,6 +58,8 @@ export interface Harness {
   config: Config;
   runtime: WorkerRuntime;
   tenantId: string;
+  /** The tenant's API key, for tests that read results through the producer API. */
+  apiKey: string;
   /** Inserts and enqueues lines the way the producer API does; returns their ids. */
   submit(
     texts: string[],
@@ -86,7 +88,7 @@ export async function startHarness(
     upstream: { baseUrl: sim.url, apiKey: SIM_KEY },
     scheduleReconciler: false,
   });
-  const { tenant } = await createTenant(db.db, { name: 'harness' });
+  const { tenant, apiKey } = await createTenant(db.db, { name: 'harness' });
 
   const jobs = (ids: string[]) => db.db.select().from(cloneJobs).where(inArray(cloneJobs.id, ids));
   return {
@@ -96,6 +98,7 @@ export async function startHarness(
     config,
     runtime,
     tenantId: tenant.id,
+    apiKey,
     async submit(texts, { batch = false } = {}) {
       const batchId = batch ? newId() : null;
       const priority = batch ? PRIORITY.batch : PRIORITY.interactive;
