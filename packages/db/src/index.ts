@@ -1,6 +1,7 @@
 export { createDb, type Database, type DbHandle, type Executor } from './client.js';
 export { newId } from './ids.js';
 export { ensureDatabase, MIGRATIONS_FOLDER, pendingMigrations, runMigrations } from './migrate.js';
+export * from './repos/api-keys.js';
 export * from './repos/batches.js';
 export * from './repos/clone-job-queries.js';
 export * from './repos/clone-jobs.js';

@@ -4,10 +4,12 @@ import type { AppContext } from '../context.js';
 import { routeDocs, SECURITY } from '../openapi.js';
 import { operatorAuth } from '../plugins/auth.js';
 import { createTenantBody, errorResponse, tenantCreatedResponse } from '../schemas/index.js';
+import { apiKeyRoutes } from './api-keys.js';
 
 /**
- * Routes for operators, behind ADMIN_TOKEN (the read-only credential gets 403). Mounted under
- * `/admin`; Bull Board (`/admin/queues`) is registered apart, since viewers may see it.
+ * Routes for operators, behind ADMIN_TOKEN (the read-only credential gets 403): tenants and
+ * their API keys. Mounted under `/admin`; Bull Board (`/admin/queues`) is registered apart,
+ * since viewers may see it.
  */
 export function adminRoutes(ctx: AppContext): FastifyPluginAsyncZod {
   return async (app) => {
@@ -44,5 +46,7 @@ export function adminRoutes(ctx: AppContext): FastifyPluginAsyncZod {
         });
       },
     );
+
+    await app.register(apiKeyRoutes(ctx));
   };
 }

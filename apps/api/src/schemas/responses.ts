@@ -139,6 +139,20 @@ export const tenantCreatedResponse = z.object({
   webhook_secret: z.string(),
 });
 
+/** An API key as listed: its id, prefix and dates, never the key or its hash. */
+export const apiKeyResponse = z.object({
+  id: z.string(),
+  tenant_id: z.string(),
+  prefix: z.string(),
+  created_at: z.string(),
+  revoked_at: z.string().nullable(),
+});
+
+export const apiKeyListResponse = z.object({ data: z.array(apiKeyResponse) });
+
+/** A key just issued: the only answer that carries the key itself. */
+export const apiKeyIssuedResponse = apiKeyResponse.extend({ api_key: z.string() });
+
 /** The error answers every authenticated route may give. */
 export const commonErrors = {
   400: errorResponse,
