@@ -2,6 +2,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { z } from 'zod';
 import type { BatchBody } from '../enqueue/batches.js';
 import {
+  apiKey,
+  apiKeyIssued,
+  apiKeyList,
   batch,
   batchAccepted,
   batchCanceled,
@@ -172,6 +175,35 @@ export class ApiClient {
       auth: 'admin',
       body: { name },
     }).then((r) => r.data);
+  }
+
+  issueApiKey(tenantId: string) {
+    return this.request(
+      'POST',
+      `/admin/tenants/${encodeURIComponent(tenantId)}/api-keys`,
+      apiKeyIssued,
+      {
+        auth: 'admin',
+      },
+    ).then((r) => r.data);
+  }
+
+  listApiKeys(tenantId: string) {
+    return this.request(
+      'GET',
+      `/admin/tenants/${encodeURIComponent(tenantId)}/api-keys`,
+      apiKeyList,
+      {
+        auth: 'admin',
+        retries: 3,
+      },
+    ).then((r) => r.data);
+  }
+
+  /** Safe to retry: revoking a revoked key answers the same. */
+  revokeApiKey(tenantId: string, keyId: string) {
+    const path = `/admin/tenants/${encodeURIComponent(tenantId)}/api-keys/${encodeURIComponent(keyId)}/revoke`;
+    return this.request('POST', path, apiKey, { auth: 'admin', retries: 2 }).then((r) => r.data);
   }
 
   /** Safe to retry: the Idempotency-Key makes a repeated request answer with the same batch. */

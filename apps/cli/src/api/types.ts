@@ -79,6 +79,19 @@ export const tenantCreated = z.object({
 });
 export type TenantCreated = z.infer<typeof tenantCreated>;
 
+export const apiKey = z.looseObject({
+  id: z.string(),
+  tenant_id: z.string(),
+  prefix: z.string(),
+  created_at: z.string(),
+  revoked_at: z.string().nullable(),
+});
+export type ApiKey = z.infer<typeof apiKey>;
+
+export const apiKeyList = z.object({ data: z.array(apiKey) });
+
+export const apiKeyIssued = apiKey.extend({ api_key: z.string() });
+
 export const errorBody = z.object({
   error: z.object({ code: z.string(), message: z.string(), details: z.unknown() }),
 });
