@@ -111,10 +111,11 @@ export class Simulator {
     const faults = this.#nextFaults('submit');
     const rejected = this.#rejectByFault('submit', faults.request);
     if (rejected) return this.#vary(rejected);
-    return this.#damage(
-      this.#vary(this.#accept(key, label, body, print, faults.task, now)),
-      faults.request,
-    );
+    const acceptedBefore = this.#stats.accepted;
+    const reply = this.#vary(this.#accept(key, label, body, print, faults.task, now));
+    // What is left of the request fault damages or delays the answer of a task now created.
+    if (faults.request && this.#stats.accepted > acceptedBefore) this.#stats.ambiguousSubmits++;
+    return this.#damage(reply, faults.request);
   }
 
   query(authorization: string | undefined, body: unknown): SimReply {

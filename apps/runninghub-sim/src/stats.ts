@@ -26,6 +26,12 @@ export interface SimStats {
   tasksByStatus: Record<string, number>;
   /** Faults injected (scripted or drawn), by kind: http502, code1003, truncatedJson... */
   errorsInjected: Record<string, number>;
+  /**
+   * Submits that created a task and whose answer was then damaged (malformed or truncated
+   * JSON) or delayed (slowResponse): the client may not learn that it was accepted. A client
+   * that resubmits pays at most once more for each; more extra tasks than this is its own doing.
+   */
+  ambiguousSubmits: number;
   uploads: number;
   cancels: number;
   fileDownloads: number;
@@ -84,6 +90,7 @@ export class StatsCollector {
   uploads = 0;
   cancels = 0;
   fileDownloads = 0;
+  ambiguousSubmits = 0;
   readonly rejected: Record<string, number> = {};
   readonly errorsInjected: Record<string, number> = {};
   readonly maxInFlight: Record<string, number> = {};
@@ -137,6 +144,7 @@ export class StatsCollector {
       inFlight: { current, max: { ...this.maxInFlight } },
       tasksByStatus: byStatus,
       errorsInjected: { ...this.errorsInjected },
+      ambiguousSubmits: this.ambiguousSubmits,
       uploads: this.uploads,
       cancels: this.cancels,
       fileDownloads: this.fileDownloads,

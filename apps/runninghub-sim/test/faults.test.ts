@@ -75,6 +75,16 @@ describe('scripted faults', () => {
     });
   });
 
+  it('counts an ambiguous submit only where a task was created and its answer damaged', async () => {
+    ({ sim } = await startWithClock({ maxInFlight: 1, slowResponseMs: 1 }));
+    sim.setScenario({ script: { submit: ['slowResponse', 'malformedJson', 'http500', 'none'] } });
+    expect((await submit(sim)).json?.errorCode).toBe(''); // accepted, answered late
+    expect((await submit(sim)).json).toBeNull(); // refused (421: the one slot is taken), damaged
+    expect((await submit(sim)).status).toBe(500); // refused before it was processed
+    expect((await submit(sim)).json?.errorCode).toBe('421'); // refused, answered intact
+    expect(sim.stats()).toMatchObject({ accepted: 1, ambiguousSubmits: 1 });
+  });
+
   it('fails or freezes the next task with taskFail / taskNeverFinishes', async () => {
     const started = await startWithClock({ maxInFlight: 10, taskFailCode: '1006' });
     sim = started.sim;
