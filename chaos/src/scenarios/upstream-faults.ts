@@ -157,6 +157,17 @@ export async function upstreamFaultsScenario(
       recoveryMs: [],
       checks: [
         ...checks,
+        // Bounds from the simulator's own count, not from what the worker chose to log.
+        check(
+          'extra upstream tasks <= ambiguous submits injected (the simulator damaged or delayed the answer of an accepted submit)',
+          audit.extraTasks <= stats.ambiguousSubmits,
+          `${audit.extraTasks} extra tasks, ${stats.ambiguousSubmits} injected`,
+        ),
+        check(
+          'upstream tasks no line followed <= ambiguous submits injected',
+          audit.orphanTasks <= stats.ambiguousSubmits,
+          `${audit.orphanTasks} orphan tasks, ${stats.ambiguousSubmits} injected`,
+        ),
         check(
           'every line ended as its task did (succeeded / the fatal code / POLL_DEADLINE)',
           wrong.length === 0,
@@ -174,7 +185,7 @@ export async function upstreamFaultsScenario(
         ),
       ],
       notes: [
-        `Simulator: ${stats.submits} submits, ${stats.accepted} tasks accepted, ${stats.queries.total} queries; ${audit.orphanTasks} tasks orphaned by ambiguous submits (${audit.ambiguous} counted).`,
+        `Simulator: ${stats.submits} submits, ${stats.accepted} tasks accepted, ${stats.ambiguousSubmits} of them answered damaged or late, ${stats.queries.total} queries; ${audit.orphanTasks} tasks orphaned by ambiguous submits (${audit.ambiguous} counted by the worker).`,
         `Client timeout ${REQUEST_TIMEOUT_MS} ms against slow answers of ${REQUEST_TIMEOUT_MS * 2} ms; POLL_DEADLINE_MS ${POLL_DEADLINE_MS}; SUBMIT_MAX_ATTEMPTS ${SUBMIT_MAX_ATTEMPTS}.`,
       ],
     };

@@ -94,6 +94,18 @@ export async function workerCrashScenario(
           missedRecoveries === 0,
           `${missedRecoveries} kills without progress within 60 s`,
         ),
+        // A bound the worker cannot talk itself into: a kill can strand at most the submits in
+        // flight, and upstream (the simulator, maxInFlight) holds at most SLOTS at once.
+        check(
+          `extra upstream tasks <= kills x slots in flight (${kills} x ${SLOTS})`,
+          audit.extraTasks <= kills * SLOTS,
+          `${audit.extraTasks} extra tasks`,
+        ),
+        check(
+          `upstream tasks no line followed <= kills x slots in flight (${kills} x ${SLOTS})`,
+          audit.orphanTasks <= kills * SLOTS,
+          `${audit.orphanTasks} orphan tasks`,
+        ),
         allSucceededCheck(audit),
         check('the last worker stops cleanly on SIGTERM', exit.code === 0, JSON.stringify(exit)),
       ],
