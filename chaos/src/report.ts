@@ -10,11 +10,14 @@ export interface ScenarioResult {
   /** What was done to the system, in words and by count. */
   faults: string;
   faultCounts: Record<string, number>;
-  /** Accepted lines that never reached a terminal state: must be 0. */
-  lost: number;
+  /**
+   * Accepted lines that never reached a terminal state: must be 0. This and the two below are
+   * null where the scenario does not measure them (the report shows n/a, not a made-up 0).
+   */
+  lost: number | null;
   /** Upstream submissions beyond one per line, and how many of them the worker counted. */
-  duplicates: number;
-  ambiguous: number;
+  duplicates: number | null;
+  ambiguous: number | null;
   /** Per fault: from the end of the fault to the next line finishing, in ms. */
   recoveryMs: number[];
   durationMs: number;
@@ -37,6 +40,11 @@ export function recoverySummary(values: number[]): string {
   const median = sorted[Math.floor(sorted.length / 2)] ?? 0;
   const max = sorted[sorted.length - 1] ?? 0;
   return values.length === 1 ? ms(max) : `median ${ms(median)}, max ${ms(max)} (${values.length})`;
+}
+
+/** A figure the scenario measured, or n/a. */
+export function measured(value: number | null): string {
+  return value === null ? 'n/a' : String(value);
 }
 
 function counts(record: Record<string, number>): string {
@@ -73,7 +81,7 @@ export function renderReport(
   );
   for (const r of results) {
     lines.push(
-      `| ${r.title} | ${r.lines} | ${r.faults} | ${r.lost} | ${r.duplicates} (${r.ambiguous}) | ${recoverySummary(r.recoveryMs)} | ${ms(r.durationMs)} |`,
+      `| ${r.title} | ${r.lines} | ${r.faults} | ${measured(r.lost)} | ${r.duplicates === null ? 'n/a' : `${r.duplicates} (${measured(r.ambiguous)})`} | ${recoverySummary(r.recoveryMs)} | ${ms(r.durationMs)} |`,
     );
   }
   lines.push('');

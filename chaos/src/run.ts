@@ -8,7 +8,13 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '@voxline/config';
 import { serverDatabases } from './infra/databases.js';
 import { check } from './observe.js';
-import { failedChecks, machineLine, renderReport, type ScenarioResult } from './report.js';
+import {
+  failedChecks,
+  machineLine,
+  measured,
+  renderReport,
+  type ScenarioResult,
+} from './report.js';
 import { GRACEFUL_SHUTDOWN, gracefulShutdownScenario } from './scenarios/graceful-shutdown.js';
 import { HOSTILE_INPUT, hostileInputScenario } from './scenarios/hostile/hostile-input.js';
 import { POSTGRES_OUTAGE, postgresOutageScenario } from './scenarios/postgres-outage.js';
@@ -77,9 +83,10 @@ function crashed(name: string, started: number, error: unknown): ScenarioResult 
     lines: 0,
     faults: 'the scenario itself failed',
     faultCounts: {},
-    lost: 0,
-    duplicates: 0,
-    ambiguous: 0,
+    // The scenario did not get as far as measuring anything.
+    lost: null,
+    duplicates: null,
+    ambiguous: null,
     recoveryMs: [],
     durationMs: Date.now() - started,
     outcomes: {},
@@ -130,7 +137,7 @@ async function main(): Promise<void> {
     results.push(result);
     const failed = failedChecks(result);
     console.log(
-      `${name}: ${failed.length === 0 ? 'pass' : `FAIL\n  ${failed.join('\n  ')}`} (${Math.round(result.durationMs / 1000)} s, ${result.lines} lines, ${result.lost} lost)`,
+      `${name}: ${failed.length === 0 ? 'pass' : `FAIL\n  ${failed.join('\n  ')}`} (${Math.round(result.durationMs / 1000)} s, ${result.lines} lines, ${measured(result.lost)} lost)`,
     );
   }
 

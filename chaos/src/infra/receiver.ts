@@ -3,6 +3,8 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 export interface ReceivedWebhook {
+  /** The URL path it was sent to: one receiver stands in for several targets. */
+  path: string;
   id: string;
   type: string;
   headers: IncomingHttpHeaders;
@@ -30,22 +32,32 @@ function verifies(headers: IncomingHttpHeaders, body: string, secrets: Iterable<
 }
 
 /**
- * A webhook receiver on loopback. The first attempt of every message is answered 500 when
- * `failFirst` is set, so the worker's retry path (and its logging) runs too.
+ * A webhook receiver on loopback. The first attempt of every message to each path is answered
+ * 500 when `failFirst` is set, so the worker's retry path (and its logging) runs too.
  */
 export class WebhookReceiver {
+  /** Accepted messages (answered 204). */
   readonly received: ReceivedWebhook[] = [];
   readonly secrets = new Set<string>();
-  #attempts = new Map<string, number>();
+  /** The status answered to each attempt, by path and webhook-id. */
+  #answers = new Map<string, number[]>();
 
   private constructor(
     private readonly server: Server,
     readonly port: number,
   ) {}
 
-  /** The URL workers are allowed to call: `localhost` is on the chaos WEBHOOK_ALLOWLIST. */
-  get url(): string {
-    return `http://localhost:${this.port}/hooks`;
+  /**
+   * A URL workers are allowed to call (`localhost` is on the chaos WEBHOOK_ALLOWLIST); give
+   * each target its own `name` so that its attempts are told apart from another's.
+   */
+  url(name = 'default'): string {
+    return `http://localhost:${this.port}/hooks/${name}`;
+  }
+
+  /** What each attempt at one message to one path was answered, in order. */
+  answers(path: string, id: string): number[] {
+    return this.#answers.get(`${path} ${id}`) ?? [];
   }
 
   static async start(options: { failFirst?: boolean } = {}): Promise<WebhookReceiver> {
@@ -57,12 +69,15 @@ export class WebhookReceiver {
         const body = Buffer.concat(chunks).toString('utf8');
         const self = receiver as WebhookReceiver;
         const id = String(req.headers['webhook-id'] ?? '');
-        const attempt = (self.#attempts.get(id) ?? 0) + 1;
-        self.#attempts.set(id, attempt);
-        if (options.failFirst && attempt === 1) {
+        const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+        const answers = self.#answers.get(`${path} ${id}`) ?? [];
+        self.#answers.set(`${path} ${id}`, answers);
+        if (options.failFirst && answers.length === 0) {
+          answers.push(500);
           res.writeHead(500, { 'content-type': 'text/plain' }).end('try again');
           return;
         }
+        answers.push(204);
         let type = '';
         try {
           type = String((JSON.parse(body) as { type?: unknown }).type ?? '');
@@ -70,6 +85,7 @@ export class WebhookReceiver {
           type = '(not JSON)';
         }
         self.received.push({
+          path,
           id,
           type,
           headers: req.headers,

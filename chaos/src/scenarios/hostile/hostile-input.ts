@@ -854,9 +854,10 @@ export async function hostileInputScenario(
       lines: tally.requests,
       faults: `${tally.requests} hostile requests`,
       faultCounts: tally.byStatus,
-      lost: 0,
-      duplicates: 0,
-      ambiguous: 0,
+      // Not measured here: n/a in the report.
+      lost: null,
+      duplicates: null,
+      ambiguous: null,
       recoveryMs: [],
       durationMs: Date.now() - started,
       outcomes: { '5xx answers': count5xx },
