@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { cancelCommand, statusCommand } from './commands/batches.js';
 import { deadLettersCommand, redriveCommand } from './commands/dead-letters.js';
+import { downloadCommand } from './commands/download.js';
 import { enqueueCommand } from './commands/enqueue.js';
 import { demoCommand, startCommand } from './commands/start.js';
 import { tenantsCommand } from './commands/tenants.js';
@@ -23,6 +24,7 @@ Exit codes: 0 done, 1 error, 2 waited to the end but some lines failed or were c
   enqueueCommand(program);
   statusCommand(program);
   cancelCommand(program);
+  downloadCommand(program);
   redriveCommand(program);
   deadLettersCommand(program);
   startCommand(program);

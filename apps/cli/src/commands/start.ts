@@ -1,5 +1,5 @@
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { ApiClient } from '../api/client.js';
@@ -9,6 +9,7 @@ import type { Voice } from '../input/schema.js';
 import { CliError } from '../output.js';
 import { runStack } from '../services/stack.js';
 import { follow, printSummary } from '../watch/follow.js';
+import { downloadBatch } from './download.js';
 import { enqueueFile } from './enqueue.js';
 import { positiveInt } from './shared.js';
 
@@ -150,8 +151,22 @@ export function demoCommand(program: Command): void {
             });
             printSummary(result);
             const say = (line: string) => stack.say(line);
-            say('a few of the audio files (WAV, served by the simulator):');
-            for (const url of result.results?.audioSamples.slice(0, 3) ?? []) say(`  ${url}`);
+            const audioDir = join(dirname(flags.out), 'audio');
+            const written = [];
+            for (const batch of sent) {
+              const out = sent.length === 1 ? audioDir : join(audioDir, batch.id);
+              const got = await downloadBatch(client, batch.id, {
+                out,
+                concurrency: 4,
+                signal,
+                progress: false,
+              });
+              written.push(...got.written.map((file) => join(got.dir, file.name)));
+            }
+            say(
+              `${written.length} audio files in ${audioDir} (voxline download BATCH --out DIR); listen to a few:`,
+            );
+            for (const file of written.slice(0, 3)) say(`  ${file}`);
             say(`Bull Board: ${stack.apiUrl}/admin/queues  (user admin, password = ADMIN_TOKEN)`);
             say(`API docs:   ${stack.apiUrl}/docs`);
             say('try the CLI against it (in another terminal):');

@@ -32,8 +32,6 @@ export interface ResultSource {
 export interface ResultsSummary {
   file: string;
   rows: number;
-  /** The first few audio URLs, for a summary. */
-  audioSamples: string[];
 }
 
 /**
@@ -53,7 +51,6 @@ export async function writeResults(
     if (!stream.write(`${line}\n`)) await once(stream, 'drain');
   };
   let rows = 0;
-  const audioSamples: string[] = [];
   try {
     await write(RESULT_COLUMNS.join(','));
     for (const source of sources) {
@@ -64,7 +61,6 @@ export async function writeResults(
         for (const clone of page.data) {
           const line = source.fileLines ? source.fileLines[position] : position + 1;
           await write(row(clone, line ?? null, source.id));
-          if (clone.audio && audioSamples.length < 5) audioSamples.push(clone.audio.url);
           position++;
           rows++;
         }
@@ -79,7 +75,7 @@ export async function writeResults(
     await rm(partial, { force: true });
     throw error;
   }
-  return { file, rows, audioSamples };
+  return { file, rows };
 }
 
 function row(clone: Clone, line: number | null, batchId: string): string {
