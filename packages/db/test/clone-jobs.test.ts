@@ -50,28 +50,49 @@ describe('clone job repository', () => {
   it('moves forward only from the expected state and records each transition', async () => {
     const { tenant } = await createTenant(db.db, { name: 't' });
     const id = await newJob(tenant.id);
-    const submitting = await transitionCloneJob(db.db, { id, from: ['queued'], to: 'submitting' });
+    const submitting = await transitionCloneJob(db.db, {
+      tenantId: tenant.id,
+      id,
+      from: ['queued'],
+      to: 'submitting',
+    });
     expect(submitting?.status).toBe('submitting');
     // A late worker that still thinks the job is queued cannot move it.
-    expect(await transitionCloneJob(db.db, { id, from: ['queued'], to: 'submitting' })).toBeNull();
+    expect(
+      await transitionCloneJob(db.db, {
+        tenantId: tenant.id,
+        id,
+        from: ['queued'],
+        to: 'submitting',
+      }),
+    ).toBeNull();
     await transitionCloneJob(db.db, {
+      tenantId: tenant.id,
       id,
       from: ['submitting'],
       to: 'running',
       set: { upstreamTaskId: '2013508786110730241' },
     });
-    const done = await transitionCloneJob(db.db, { id, from: ['running'], to: 'succeeded' });
+    const done = await transitionCloneJob(db.db, {
+      tenantId: tenant.id,
+      id,
+      from: ['running'],
+      to: 'succeeded',
+    });
     expect(done?.completedAt).toBeInstanceOf(Date);
     // Finishing twice, or moving a terminal job backwards, is refused.
-    expect(await transitionCloneJob(db.db, { id, from: ['running'], to: 'failed' })).toBeNull();
+    expect(
+      await transitionCloneJob(db.db, { tenantId: tenant.id, id, from: ['running'], to: 'failed' }),
+    ).toBeNull();
     expect(
       await transitionCloneJob(db.db, {
+        tenantId: tenant.id,
         id,
         from: ['running', 'submitting', 'queued'],
         to: 'queued',
       }),
     ).toBeNull();
-    const events = await listCloneJobEvents(db.db, { cloneJobId: id });
+    const events = await listCloneJobEvents(db.db, { tenantId: tenant.id, cloneJobId: id });
     expect(events.map((e) => [e.fromStatus, e.toStatus])).toEqual([
       [null, 'queued'],
       ['queued', 'submitting'],
@@ -86,18 +107,28 @@ describe('clone job repository', () => {
     // Ten workers that all saw the job queued: one takes it.
     const taken = await Promise.all(
       Array.from({ length: 10 }, () =>
-        transitionCloneJob(db.db, { id, from: ['queued'], to: 'submitting' }),
+        transitionCloneJob(db.db, { tenantId: tenant.id, id, from: ['queued'], to: 'submitting' }),
       ),
     );
     expect(taken.filter((r) => r !== null)).toHaveLength(1);
-    await transitionCloneJob(db.db, { id, from: ['submitting'], to: 'running' });
+    await transitionCloneJob(db.db, {
+      tenantId: tenant.id,
+      id,
+      from: ['submitting'],
+      to: 'running',
+    });
     const results = await Promise.all([
-      transitionCloneJob(db.db, { id, from: ['running'], to: 'succeeded' }),
-      transitionCloneJob(db.db, { id, from: ['running'], to: 'failed' }),
-      transitionCloneJob(db.db, { id, from: ['queued', 'running'], to: 'canceled' }),
+      transitionCloneJob(db.db, { tenantId: tenant.id, id, from: ['running'], to: 'succeeded' }),
+      transitionCloneJob(db.db, { tenantId: tenant.id, id, from: ['running'], to: 'failed' }),
+      transitionCloneJob(db.db, {
+        tenantId: tenant.id,
+        id,
+        from: ['queued', 'running'],
+        to: 'canceled',
+      }),
     ]);
     expect(results.filter((r) => r !== null)).toHaveLength(1);
-    const events = await listCloneJobEvents(db.db, { cloneJobId: id });
+    const events = await listCloneJobEvents(db.db, { tenantId: tenant.id, cloneJobId: id });
     expect(events.map((e) => e.fromStatus)).toEqual([
       null,
       ...events.slice(0, -1).map((e) => e.toStatus),

@@ -38,12 +38,12 @@ export async function findBatchByIdempotencyKey(
 
 export async function countBatchStatuses(
   db: Executor,
-  params: { batchId: string },
+  params: { tenantId: string; batchId: string },
 ): Promise<StatusCounts> {
   const rows = await db
     .select({ status: cloneJobs.status, n: count() })
     .from(cloneJobs)
-    .where(eq(cloneJobs.batchId, params.batchId))
+    .where(and(eq(cloneJobs.batchId, params.batchId), eq(cloneJobs.tenantId, params.tenantId)))
     .groupBy(cloneJobs.status);
   const counts = Object.fromEntries(CLONE_STATUSES.map((s) => [s, 0])) as StatusCounts;
   for (const row of rows) counts[row.status] = row.n;
@@ -53,7 +53,7 @@ export async function countBatchStatuses(
 /** Whether any line of the batch is still queued, submitting or running (an index-only probe). */
 export async function batchHasActiveLines(
   db: Executor,
-  params: { batchId: string },
+  params: { tenantId: string; batchId: string },
 ): Promise<boolean> {
   const [row] = await db
     .select({ id: cloneJobs.id })
@@ -61,6 +61,7 @@ export async function batchHasActiveLines(
     .where(
       and(
         eq(cloneJobs.batchId, params.batchId),
+        eq(cloneJobs.tenantId, params.tenantId),
         inArray(cloneJobs.status, ['queued', 'submitting', 'running']),
       ),
     )
@@ -76,7 +77,7 @@ export async function batchHasActiveLines(
  */
 export async function completeBatchIfDone(
   db: Executor,
-  params: { batchId: string; status?: 'completed' | 'canceled' },
+  params: { tenantId: string; batchId: string; status?: 'completed' | 'canceled' },
 ): Promise<Batch | null> {
   const [row] = await db
     .update(batches)
@@ -84,6 +85,7 @@ export async function completeBatchIfDone(
     .where(
       and(
         eq(batches.id, params.batchId),
+        eq(batches.tenantId, params.tenantId),
         eq(batches.status, 'running'),
         sql`not exists (select 1 from ${cloneJobs} where ${cloneJobs.batchId} = ${params.batchId}
             and ${cloneJobs.status} in ('queued', 'submitting', 'running'))`,
@@ -93,13 +95,13 @@ export async function completeBatchIfDone(
   return row ?? null;
 }
 
-/** Running batches with no active line left: the reconciler finishes them. */
+/** Running batches with no active line left, every tenant's: the reconciler finishes them. */
 export async function findFinishedRunningBatches(
   db: Executor,
   params: { limit: number },
-): Promise<string[]> {
-  const rows = await db
-    .select({ id: batches.id })
+): Promise<Array<{ tenantId: string; batchId: string }>> {
+  return db
+    .select({ tenantId: batches.tenantId, batchId: batches.id })
     .from(batches)
     .where(
       and(
@@ -109,5 +111,4 @@ export async function findFinishedRunningBatches(
       ),
     )
     .limit(params.limit);
-  return rows.map((r) => r.id);
 }

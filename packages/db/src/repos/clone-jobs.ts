@@ -33,15 +33,6 @@ export async function getCloneJob(
   return row ?? null;
 }
 
-/** For workers, which act on a job id alone; never exposed to a tenant. */
-export async function getCloneJobById(
-  db: Executor,
-  params: { id: string },
-): Promise<CloneJob | null> {
-  const [row] = await db.select().from(cloneJobs).where(eq(cloneJobs.id, params.id));
-  return row ?? null;
-}
-
 export async function findCloneJobByIdempotencyKey(
   db: Executor,
   params: { tenantId: string; idempotencyKey: string },
@@ -59,6 +50,7 @@ export async function findCloneJobByIdempotencyKey(
 }
 
 export interface TransitionParams {
+  tenantId: string;
   id: string;
   from: readonly CloneStatus[];
   to: CloneStatus;
@@ -98,7 +90,13 @@ export async function transitionCloneJob(
     db
       .select({ id: cloneJobs.id, status: cloneJobs.status })
       .from(cloneJobs)
-      .where(and(eq(cloneJobs.id, params.id), inArray(cloneJobs.status, [...params.from])))
+      .where(
+        and(
+          eq(cloneJobs.id, params.id),
+          eq(cloneJobs.tenantId, params.tenantId),
+          inArray(cloneJobs.status, [...params.from]),
+        ),
+      )
       .for('update'),
   );
   const detail = params.detail ? JSON.stringify(params.detail) : null;
@@ -123,29 +121,42 @@ export async function transitionCloneJob(
   return row ?? null;
 }
 
-/** Records a fact about a job that is not a status change (a retry, an ambiguous submit). */
+/**
+ * Records a fact about a job that is not a status change (a retry, an ambiguous submit).
+ * Written through the tenant's job (events have no tenant column): another's id writes nothing.
+ */
 export async function appendCloneJobEvent(
   db: Executor,
-  params: { cloneJobId: string; kind: string; detail?: Record<string, unknown> },
+  params: { tenantId: string; cloneJobId: string; kind: string; detail?: Record<string, unknown> },
 ): Promise<void> {
-  await db.insert(cloneJobEvents).values({
-    cloneJobId: params.cloneJobId,
-    kind: params.kind,
-    detail: params.detail ?? null,
-  });
+  const detail = params.detail ? JSON.stringify(params.detail) : null;
+  await db.execute(sql`
+    insert into ${cloneJobEvents} (clone_job_id, kind, detail)
+    select ${cloneJobs.id}, ${params.kind}, ${detail}::jsonb from ${cloneJobs}
+     where ${cloneJobs.id} = ${params.cloneJobId} and ${cloneJobs.tenantId} = ${params.tenantId}`);
 }
 
-export async function listCloneJobEvents(db: Executor, params: { cloneJobId: string }) {
-  return db
-    .select()
+export async function listCloneJobEvents(
+  db: Executor,
+  params: { tenantId: string; cloneJobId: string },
+) {
+  const rows = await db
+    .select({ event: cloneJobEvents })
     .from(cloneJobEvents)
-    .where(eq(cloneJobEvents.cloneJobId, params.cloneJobId))
+    .innerJoin(cloneJobs, eq(cloneJobs.id, cloneJobEvents.cloneJobId))
+    .where(
+      and(
+        eq(cloneJobEvents.cloneJobId, params.cloneJobId),
+        eq(cloneJobs.tenantId, params.tenantId),
+      ),
+    )
     .orderBy(cloneJobEvents.id);
+  return rows.map((r) => r.event);
 }
 
 /**
  * Active jobs not updated since `before`, in id order after `afterId` (keyset pagination):
- * the reconciler walks them all to find jobs whose BullMQ entry was lost.
+ * the reconciler walks them all, every tenant's, to find jobs whose BullMQ entry was lost.
  */
 export async function listStaleActiveCloneJobs(
   db: Executor,

@@ -148,9 +148,12 @@ export async function redriveDeadLetters(
       .update(deadLetters)
       .set({ redrivenAt: sql`now()` })
       .where(
-        inArray(
-          deadLetters.id,
-          letters.filter((l) => redrivenJobIds.has(l.cloneJobId)).map((l) => l.id),
+        and(
+          inArray(
+            deadLetters.id,
+            letters.filter((l) => redrivenJobIds.has(l.cloneJobId)).map((l) => l.id),
+          ),
+          eq(deadLetters.tenantId, params.tenantId),
         ),
       );
 
@@ -161,7 +164,13 @@ export async function redriveDeadLetters(
         : await tx
             .update(batches)
             .set({ status: 'running', completedAt: null })
-            .where(and(inArray(batches.id, batchIds), eq(batches.status, 'completed')))
+            .where(
+              and(
+                inArray(batches.id, batchIds),
+                eq(batches.tenantId, params.tenantId),
+                eq(batches.status, 'completed'),
+              ),
+            )
             .returning();
     return { lastId, scanned: letters.length, redriven, reopenedBatches };
   });

@@ -1,8 +1,12 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { and, eq, isNull, sql } from 'drizzle-orm';
+import { and, desc, eq, isNull, lte } from 'drizzle-orm';
 import type { Executor } from '../client.js';
 import { newId } from '../ids.js';
 import { apiKeys } from '../schema/api-keys.js';
+import {
+  type RetiredWebhookSecret,
+  retiredWebhookSecrets,
+} from '../schema/retired-webhook-secrets.js';
 import { type Tenant, tenants } from '../schema/tenants.js';
 
 export function hashApiKey(key: string): string {
@@ -61,20 +65,65 @@ export async function getTenant(db: Executor, params: { id: string }): Promise<T
   return row ?? null;
 }
 
-/** Issues a new webhook secret; the old one keeps signing during the grace period. */
+export interface RotatedSecret {
+  tenant: Tenant;
+  /** Until then the secret just replaced keeps signing beside the new one. */
+  previousExpiresAt: Date;
+}
+
+/**
+ * Issues a new webhook secret. The one it replaces is retired with its own expiry, `graceMs`
+ * from now, and keeps signing until then, as do earlier ones still within theirs.
+ */
 export async function rotateWebhookSecret(
   db: Executor,
-  params: { id: string },
-): Promise<Tenant | null> {
-  // One statement: two concurrent rotations cannot lose the secret between them.
-  const [row] = await db
-    .update(tenants)
-    .set({
-      webhookSecret: generateWebhookSecret(),
-      previousWebhookSecret: sql`${tenants.webhookSecret}`,
-      secretRotatedAt: new Date(),
-    })
-    .where(eq(tenants.id, params.id))
-    .returning();
-  return row ?? null;
+  params: { id: string; graceMs: number },
+): Promise<RotatedSecret | null> {
+  return db.transaction(async (tx) => {
+    // The row lock makes concurrent rotations take turns: each retires the secret the one
+    // before it issued, so none is lost.
+    const [current] = await tx
+      .select({ secret: tenants.webhookSecret })
+      .from(tenants)
+      .where(eq(tenants.id, params.id))
+      .for('no key update');
+    if (!current) return null;
+    const now = new Date();
+    const previousExpiresAt = new Date(now.getTime() + params.graceMs);
+    // Expired secrets sign nothing; this keeps the table as small as the grace period.
+    await tx
+      .delete(retiredWebhookSecrets)
+      .where(
+        and(
+          eq(retiredWebhookSecrets.tenantId, params.id),
+          lte(retiredWebhookSecrets.expiresAt, now),
+        ),
+      );
+    await tx.insert(retiredWebhookSecrets).values({
+      id: newId(),
+      tenantId: params.id,
+      secret: current.secret,
+      retiredAt: now,
+      expiresAt: previousExpiresAt,
+    });
+    const [tenant] = await tx
+      .update(tenants)
+      .set({ webhookSecret: generateWebhookSecret(), secretRotatedAt: now })
+      .where(eq(tenants.id, params.id))
+      .returning();
+    if (!tenant) throw new Error('tenant update returned nothing');
+    return { tenant, previousExpiresAt };
+  });
+}
+
+/** The secrets a tenant's rotations retired, newest first, expired or not. */
+export async function listRetiredWebhookSecrets(
+  db: Executor,
+  params: { tenantId: string },
+): Promise<RetiredWebhookSecret[]> {
+  return db
+    .select()
+    .from(retiredWebhookSecrets)
+    .where(eq(retiredWebhookSecrets.tenantId, params.tenantId))
+    .orderBy(desc(retiredWebhookSecrets.retiredAt));
 }

@@ -1,7 +1,11 @@
-import { and, asc, desc, eq, gte, inArray, isNull, lt, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, gte, inArray, isNull, lt, ne, sql } from 'drizzle-orm';
 import type { Executor } from '../client.js';
 import { newId } from '../ids.js';
 import type { DeliveryStatus } from '../schema/enums.js';
+import {
+  type RetiredWebhookSecret,
+  retiredWebhookSecrets,
+} from '../schema/retired-webhook-secrets.js';
 import { type Tenant, tenants } from '../schema/tenants.js';
 import { type WebhookAttempt, webhookAttempts } from '../schema/webhook-attempts.js';
 import { type WebhookDelivery, webhookDeliveries } from '../schema/webhook-deliveries.js';
@@ -17,8 +21,14 @@ export interface DeliveryContext {
   tenant: Tenant;
   /** Null for a clone's or batch's own `webhook_url`. */
   endpoint: WebhookEndpoint | null;
+  /** The tenant's secrets that rotations replaced; each signs until its own expiry. */
+  retiredSecrets: Array<Pick<RetiredWebhookSecret, 'secret' | 'expiresAt'>>;
 }
 
+/**
+ * The delivery worker's entry point: its job names a delivery id only, so this one read is by
+ * id, and every write that follows is scoped to the tenant it returns.
+ */
 export async function getDeliveryContext(
   db: Executor,
   params: { id: string },
@@ -35,8 +45,25 @@ export async function getDeliveryContext(
     .innerJoin(tenants, eq(tenants.id, webhookDeliveries.tenantId))
     .leftJoin(webhookEndpoints, eq(webhookEndpoints.id, webhookDeliveries.endpointId))
     .where(eq(webhookDeliveries.id, params.id));
-  return row ?? null;
+  if (!row) return null;
+  const retiredSecrets = await db
+    .select({ secret: retiredWebhookSecrets.secret, expiresAt: retiredWebhookSecrets.expiresAt })
+    .from(retiredWebhookSecrets)
+    .where(
+      and(
+        eq(retiredWebhookSecrets.tenantId, row.tenant.id),
+        gt(retiredWebhookSecrets.expiresAt, sql`now()`),
+      ),
+    )
+    .orderBy(desc(retiredWebhookSecrets.retiredAt));
+  return { ...row, retiredSecrets };
 }
+
+const ofTenant = (tenantId: string, id: string) =>
+  and(eq(webhookDeliveries.id, id), eq(webhookDeliveries.tenantId, tenantId));
+
+const endpointOfTenant = (tenantId: string, id: string) =>
+  and(eq(webhookEndpoints.id, id), eq(webhookEndpoints.tenantId, tenantId));
 
 /**
  * Takes attempt `attempts + 1` of a pending delivery. Conditional on the count read before, so
@@ -45,14 +72,14 @@ export async function getDeliveryContext(
  */
 export async function claimDeliveryAttempt(
   db: Executor,
-  params: { id: string; attempts: number },
+  params: { tenantId: string; id: string; attempts: number },
 ): Promise<WebhookDelivery | null> {
   const [row] = await db
     .update(webhookDeliveries)
     .set({ attempts: sql`${webhookDeliveries.attempts} + 1` })
     .where(
       and(
-        eq(webhookDeliveries.id, params.id),
+        ofTenant(params.tenantId, params.id),
         eq(webhookDeliveries.status, 'pending'),
         eq(webhookDeliveries.attempts, params.attempts),
       ),
@@ -61,19 +88,29 @@ export async function claimDeliveryAttempt(
   return row ?? null;
 }
 
+/** Records an attempt of one of the tenant's deliveries; false (nothing written) for another's. */
 export async function insertWebhookAttempt(
   db: Executor,
-  row: Omit<typeof webhookAttempts.$inferInsert, 'id'>,
-): Promise<WebhookAttempt> {
-  const [inserted] = await db.insert(webhookAttempts).values(row).returning();
-  if (!inserted) throw new Error('webhook attempt insert returned nothing');
-  return inserted;
+  params: Omit<typeof webhookAttempts.$inferInsert, 'id'> & { tenantId: string },
+): Promise<boolean> {
+  // webhook_attempts has no tenant column: the row is written only through its tenant's delivery.
+  const inserted = await db.execute(sql`
+    insert into ${webhookAttempts}
+      (delivery_id, attempt, status_code, duration_ms, response_excerpt, error, created_at)
+    select ${webhookDeliveries.id}, ${params.attempt}, ${params.statusCode ?? null},
+           ${params.durationMs}, ${params.responseExcerpt ?? null}, ${params.error ?? null},
+           coalesce(${params.createdAt?.toISOString() ?? null}::timestamptz, now())
+      from ${webhookDeliveries}
+     where ${webhookDeliveries.id} = ${params.deliveryId}
+       and ${webhookDeliveries.tenantId} = ${params.tenantId}`);
+  return (inserted.rowCount ?? 0) > 0;
 }
 
 /** Ends a pending delivery; null when it was no longer pending. */
 export async function finishDelivery(
   db: Executor,
   params: {
+    tenantId: string;
     id: string;
     status: Exclude<DeliveryStatus, 'pending'>;
     statusCode: number | null;
@@ -89,14 +126,20 @@ export async function finishDelivery(
       lastError: params.error,
       completedAt: params.at,
     })
-    .where(and(eq(webhookDeliveries.id, params.id), eq(webhookDeliveries.status, 'pending')))
+    .where(and(ofTenant(params.tenantId, params.id), eq(webhookDeliveries.status, 'pending')))
     .returning();
   return row ?? null;
 }
 
 export async function scheduleDeliveryRetry(
   db: Executor,
-  params: { id: string; nextAttemptAt: Date; statusCode: number | null; error: string | null },
+  params: {
+    tenantId: string;
+    id: string;
+    nextAttemptAt: Date;
+    statusCode: number | null;
+    error: string | null;
+  },
 ): Promise<void> {
   await db
     .update(webhookDeliveries)
@@ -105,13 +148,13 @@ export async function scheduleDeliveryRetry(
       lastStatusCode: params.statusCode,
       lastError: params.error,
     })
-    .where(and(eq(webhookDeliveries.id, params.id), eq(webhookDeliveries.status, 'pending')));
+    .where(and(ofTenant(params.tenantId, params.id), eq(webhookDeliveries.status, 'pending')));
 }
 
 /**
  * Pending deliveries that should have been attempted before `olderThan`: their BullMQ job was
  * probably lost (Redis failover, a crash between commit and enqueue). Re-enqueueing them is
- * idempotent, since the job id is the delivery id.
+ * idempotent, since the job id is the delivery id. Every tenant's: the reconciler's sweep.
  */
 export async function findStrandedDeliveries(
   db: Executor,
@@ -134,23 +177,23 @@ export async function findStrandedDeliveries(
 
 export async function markEndpointSucceeded(
   db: Executor,
-  params: { id: string; at: Date },
+  params: { tenantId: string; id: string; at: Date },
 ): Promise<void> {
   await db
     .update(webhookEndpoints)
     .set({ lastSuccessAt: params.at, failingSince: null })
-    .where(eq(webhookEndpoints.id, params.id));
+    .where(endpointOfTenant(params.tenantId, params.id));
 }
 
 /** Notes a failure; the row returned carries when the current run of failures started. */
 export async function markEndpointFailing(
   db: Executor,
-  params: { id: string; at: Date },
+  params: { tenantId: string; id: string; at: Date },
 ): Promise<WebhookEndpoint | null> {
   const [row] = await db
     .update(webhookEndpoints)
     .set({ failingSince: sql`coalesce(${webhookEndpoints.failingSince}, ${params.at})` })
-    .where(eq(webhookEndpoints.id, params.id))
+    .where(endpointOfTenant(params.tenantId, params.id))
     .returning();
   return row ?? null;
 }
@@ -158,34 +201,65 @@ export async function markEndpointFailing(
 /** Disables a live endpoint with a reason its tenant can read; null if it already was. */
 export async function disableWebhookEndpoint(
   db: Executor,
-  params: { id: string; reason: string; at: Date },
+  params: { tenantId: string; id: string; reason: string; at: Date },
 ): Promise<WebhookEndpoint | null> {
   const [row] = await db
     .update(webhookEndpoints)
     .set({ disabledAt: params.at, disabledReason: params.reason })
-    .where(and(eq(webhookEndpoints.id, params.id), isNull(webhookEndpoints.disabledAt)))
+    .where(and(endpointOfTenant(params.tenantId, params.id), isNull(webhookEndpoints.disabledAt)))
     .returning();
   return row ?? null;
 }
 
 /* ---------------------------------------------------------------- tenant API ------------- */
 
+/** The tenant already has as many endpoints as the database allows (see migration 0001). */
+export class EndpointLimitError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'EndpointLimitError';
+  }
+}
+
+const ENDPOINT_CAP_CONSTRAINT = 'webhook_endpoints_per_tenant_cap';
+
+/** The trigger's refusal, found in the error or the causes drizzle wraps it in. */
+function endpointCapMessage(error: unknown): string | null {
+  let current: unknown = error;
+  for (let i = 0; i < 5 && current && typeof current === 'object'; i += 1) {
+    const e = current as { code?: unknown; constraint?: unknown; message?: unknown };
+    if (e.code === '23514' && e.constraint === ENDPOINT_CAP_CONSTRAINT) return String(e.message);
+    current = (current as { cause?: unknown }).cause;
+  }
+  return null;
+}
+
+/**
+ * Registers an endpoint. The per-tenant cap is a trigger, so concurrent registrations cannot
+ * overshoot it; a refusal is thrown as EndpointLimitError.
+ */
 export async function createWebhookEndpoint(
   db: Executor,
   params: { tenantId: string; url: string; eventTypes: string[]; description?: string | null },
 ): Promise<WebhookEndpoint> {
-  const [row] = await db
-    .insert(webhookEndpoints)
-    .values({
-      id: newId(),
-      tenantId: params.tenantId,
-      url: params.url,
-      eventTypes: params.eventTypes,
-      description: params.description ?? null,
-    })
-    .returning();
-  if (!row) throw new Error('webhook endpoint insert returned nothing');
-  return row;
+  try {
+    const [row] = await db
+      .insert(webhookEndpoints)
+      .values({
+        id: newId(),
+        tenantId: params.tenantId,
+        url: params.url,
+        eventTypes: params.eventTypes,
+        description: params.description ?? null,
+      })
+      .returning();
+    if (!row) throw new Error('webhook endpoint insert returned nothing');
+    return row;
+  } catch (error) {
+    const refusal = endpointCapMessage(error);
+    if (refusal) throw new EndpointLimitError(refusal);
+    throw error;
+  }
 }
 
 /** A tenant's endpoints that are not deleted (disabled ones included: they show why). */
@@ -289,24 +363,31 @@ export async function listWebhookDeliveries(
     .orderBy(desc(webhookDeliveries.id))
     .limit(filter.limit);
   const attempts = await listDeliveryAttempts(db, {
+    tenantId: filter.tenantId,
     deliveryIds: rows.map((r) => r.delivery.id),
   });
   return rows.map((r) => ({ ...r, attempts: attempts.get(r.delivery.id) ?? [] }));
 }
 
-/** Attempts of several deliveries, grouped by delivery, oldest first. */
+/** Attempts of several of a tenant's deliveries, grouped by delivery, oldest first. */
 export async function listDeliveryAttempts(
   db: Executor,
-  params: { deliveryIds: string[] },
+  params: { tenantId: string; deliveryIds: string[] },
 ): Promise<Map<string, WebhookAttempt[]>> {
   const grouped = new Map<string, WebhookAttempt[]>();
   if (params.deliveryIds.length === 0) return grouped;
   const rows = await db
-    .select()
+    .select({ attempt: webhookAttempts })
     .from(webhookAttempts)
-    .where(inArray(webhookAttempts.deliveryId, params.deliveryIds))
+    .innerJoin(webhookDeliveries, eq(webhookDeliveries.id, webhookAttempts.deliveryId))
+    .where(
+      and(
+        inArray(webhookAttempts.deliveryId, params.deliveryIds),
+        eq(webhookDeliveries.tenantId, params.tenantId),
+      ),
+    )
     .orderBy(asc(webhookAttempts.id));
-  for (const row of rows) {
+  for (const { attempt: row } of rows) {
     const list = grouped.get(row.deliveryId) ?? [];
     list.push(row);
     grouped.set(row.deliveryId, list);
@@ -328,8 +409,10 @@ export async function getWebhookDelivery(
 }
 
 /**
- * Puts a delivery back to pending with a fresh schedule, due now. The event, and so the
- * `webhook-id`, is the same; earlier attempts stay in the history (attempt numbers restart).
+ * Puts a finished delivery back to pending with a fresh schedule, due now. The event, and so
+ * the `webhook-id`, is the same; earlier attempts stay in the history (attempt numbers
+ * restart). Null when the delivery is not the tenant's or is still pending: conditional, so
+ * two redeliveries at once cannot both restart it, nor one restart a delivery mid-schedule.
  */
 export async function resetDeliveryForRedelivery(
   db: Executor,
@@ -345,9 +428,7 @@ export async function resetDeliveryForRedelivery(
       lastError: null,
       completedAt: null,
     })
-    .where(
-      and(eq(webhookDeliveries.id, params.id), eq(webhookDeliveries.tenantId, params.tenantId)),
-    )
+    .where(and(ofTenant(params.tenantId, params.id), ne(webhookDeliveries.status, 'pending')))
     .returning();
   return row ?? null;
 }

@@ -5,6 +5,7 @@ export * from './clone-job-events.js';
 export * from './clone-jobs.js';
 export * from './dead-letters.js';
 export * from './enums.js';
+export * from './retired-webhook-secrets.js';
 export * from './tenants.js';
 export * from './webhook-attempts.js';
 export * from './webhook-deliveries.js';

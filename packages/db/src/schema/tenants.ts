@@ -5,8 +5,7 @@ export const tenants = pgTable('tenants', {
   name: text('name').notNull(),
   // Signing needs the secret itself, so it is stored as issued (`whsec_…`), never logged.
   webhookSecret: text('webhook_secret').notNull(),
-  // Kept signing beside the new secret until the grace period after rotation ends.
-  previousWebhookSecret: text('previous_webhook_secret'),
+  // When the current secret was issued by a rotation; older secrets are retired_webhook_secrets.
   secretRotatedAt: timestamp('secret_rotated_at', { withTimezone: true }),
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
 });
