@@ -1,11 +1,21 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import {
   disableWebhookEndpoint,
-  findTenantByApiKey,
   finishDelivery,
   getWebhookDelivery,
   insertWebhookAttempt,
 } from '@voxline/db';
-import { recordEvent, signWebhook } from '@voxline/webhooks';
+import { createLogger } from '@voxline/logger';
+import { waitFor } from '@voxline/testing';
+import {
+  createWebhookDispatcher,
+  type DeliveryDeps,
+  deliverWebhook,
+  deliverySettings,
+  recordEvent,
+  signWebhook,
+} from '@voxline/webhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Api, startApi, WEBHOOK_URL } from './harness.js';
 
@@ -113,6 +123,7 @@ describe('webhook routes', () => {
       await post('/v1/webhook-endpoints', { url: `${WEBHOOK_URL}/gone` })
     ).json() as Endpoint;
     await disableWebhookEndpoint(api.database.db, {
+      tenantId,
       id: created.id,
       reason: 'the receiver answered 410 Gone on 2025-01-01T00:00:00.000Z',
       at: new Date(),
@@ -178,6 +189,7 @@ describe('webhook routes', () => {
     )?.url;
     expect(ownUrl).toBeDefined();
     await insertWebhookAttempt(api.database.db, {
+      tenantId: owner.id,
       deliveryId: batchDelivery as string,
       attempt: 1,
       statusCode: 500,
@@ -186,6 +198,7 @@ describe('webhook routes', () => {
       error: 'HTTP 500',
     });
     await finishDelivery(api.database.db, {
+      tenantId: owner.id,
       id: batchDelivery as string,
       status: 'failed',
       statusCode: 500,
@@ -257,6 +270,7 @@ describe('webhook routes', () => {
     });
     const deliveryId = id as string;
     await finishDelivery(api.database.db, {
+      tenantId: created.id,
       id: deliveryId,
       status: 'failed',
       statusCode: 500,
@@ -277,9 +291,33 @@ describe('webhook routes', () => {
     expect(delivery).toMatchObject({ id: deliveryId, status: 'pending', attempt_count: 0 });
     expect(delivery.event_id).toBe(before?.eventId);
     expect(await api.queues.webhookDelivery.getJobState(deliveryId)).toBe('waiting');
-    // Twice in a row: still one job.
-    await post(`/v1/webhook-deliveries/${deliveryId}/redeliver`, undefined, created.key);
+    // Again while that one is pending: refused, and still one job.
+    const again = await post(
+      `/v1/webhook-deliveries/${deliveryId}/redeliver`,
+      undefined,
+      created.key,
+    );
+    expect(again.statusCode).toBe(409);
+    expect(again.json()).toMatchObject({ error: { code: 'delivery_pending' } });
     expect((await api.queues.webhookDelivery.getJobCounts('waiting')).waiting).toBe(1);
+    expect(
+      (await getWebhookDelivery(api.database.db, { tenantId: created.id, id: deliveryId }))?.status,
+    ).toBe('pending');
+    // Racing redeliveries of a finished delivery: one restarts it, the others are refused.
+    await finishDelivery(api.database.db, {
+      tenantId: created.id,
+      id: deliveryId,
+      status: 'failed',
+      statusCode: 500,
+      error: 'HTTP_500: gave up',
+      at: new Date(),
+    });
+    const racing = await Promise.all(
+      Array.from({ length: 5 }, () =>
+        post(`/v1/webhook-deliveries/${deliveryId}/redeliver`, undefined, created.key),
+      ),
+    );
+    expect(racing.map((r) => r.statusCode).sort()).toEqual([202, 409, 409, 409, 409]);
 
     expect((await post(`/v1/webhook-deliveries/${deliveryId}/redeliver`)).statusCode).toBe(404);
     expect((await post('/v1/webhook-deliveries/nope/redeliver')).statusCode).toBe(404);
@@ -289,6 +327,7 @@ describe('webhook routes', () => {
     ).json() as Endpoint;
     const [toEndpoint] = await event('clone.succeeded', { tenant: created.id });
     await disableWebhookEndpoint(api.database.db, {
+      tenantId: created.id,
       id: endpoint.id,
       reason: 'gone',
       at: new Date(),
@@ -302,26 +341,176 @@ describe('webhook routes', () => {
     expect(refused.json()).toMatchObject({ error: { code: 'endpoint_disabled' } });
   });
 
-  it('rotates the secret, showing the new one once, with the old one kept for the grace period', async () => {
+  it('caps endpoints per tenant in the database, however many registrations race', async () => {
+    const created = await api.tenant('cap');
+    const racing = await Promise.all(
+      Array.from({ length: 60 }, (_, i) =>
+        post('/v1/webhook-endpoints', { url: `${WEBHOOK_URL}/cap/${i}` }, created.key),
+      ),
+    );
+    const codes = racing.map((r) => r.statusCode);
+    expect(codes.filter((c) => c === 201)).toHaveLength(50);
+    expect(codes.filter((c) => c === 409)).toHaveLength(10);
+    const refused = racing.find((r) => r.statusCode === 409);
+    expect(refused?.json()).toMatchObject({
+      error: { code: 'too_many_endpoints', message: expect.stringMatching(/at most 50/) },
+    });
+    const { rows } = await api.database.pool.query(
+      'select count(*)::int as n from webhook_endpoints where tenant_id = $1',
+      [created.id],
+    );
+    expect(rows[0].n).toBe(50);
+    // A deleted endpoint frees its place.
+    const [first] = (
+      (await get('/v1/webhook-endpoints', created.key)).json() as { data: Endpoint[] }
+    ).data;
+    expect((await del(`/v1/webhook-endpoints/${first?.id}`, created.key)).statusCode).toBe(204);
+    const more = await post(
+      '/v1/webhook-endpoints',
+      { url: `${WEBHOOK_URL}/cap/again` },
+      created.key,
+    );
+    expect(more.statusCode).toBe(201);
+  });
+
+  it('rotates the secret, showing the new one once', async () => {
     const created = await api.tenant('rotate');
     const res = await post('/v1/webhook-secret/rotate', undefined, created.key);
     expect(res.statusCode).toBe(200);
-    const body = res.json() as {
-      secret: string;
-      rotated_at: string;
-      previous_secret_valid_until: string;
-    };
+    const body = res.json() as { secret: string };
     expect(body.secret).toMatch(/^whsec_/);
     expect(body.secret).not.toBe(created.webhookSecret);
     // The new secret is a valid Standard Webhooks key.
     expect(() =>
       signWebhook({ id: 'msg_1', timestamp: new Date(), body: '{}', secrets: [body.secret] }),
     ).not.toThrow();
-    expect(Date.parse(body.previous_secret_valid_until) - Date.parse(body.rotated_at)).toBe(
-      api.config.WEBHOOK_SECRET_GRACE_MS,
-    );
-    const tenant = await findTenantByApiKey(api.database.db, { apiKey: created.key });
-    expect(tenant?.previousWebhookSecret).toBe(created.webhookSecret);
     expect((await post('/v1/webhook-secret/rotate', undefined, null)).statusCode).toBe(401);
+  });
+});
+
+/** A loopback receiver recording what each request carried. */
+async function startReceiver() {
+  const received: Array<{ headers: Record<string, string>; body: string }> = [];
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      received.push({
+        headers: Object.fromEntries(
+          Object.entries(req.headers).map(([k, v]) => [k, String(v ?? '')]),
+        ),
+        body: Buffer.concat(chunks).toString('utf8'),
+      });
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/hook`,
+    received,
+    close: () => new Promise((resolve) => server.close(resolve)),
+  };
+}
+
+describe('webhook secret rotation, end to end', () => {
+  // Short enough to outlive in a test, long enough that two rotations and a delivery fit in it.
+  const GRACE_MS = 2_000;
+  let api: Api;
+  let receiver: Awaited<ReturnType<typeof startReceiver>>;
+  let deps: DeliveryDeps;
+  beforeAll(async () => {
+    api = await startApi({
+      WEBHOOK_SECRET_GRACE_MS: String(GRACE_MS),
+      WEBHOOK_ALLOWLIST: '127.0.0.0/8',
+    });
+    receiver = await startReceiver();
+    const settings = deliverySettings(api.config);
+    deps = {
+      db: api.database.db,
+      queues: api.queues,
+      settings,
+      dispatcher: createWebhookDispatcher({
+        allowlist: settings.allowlist,
+        timeoutMs: settings.timeoutMs,
+      }),
+      logger: createLogger({ name: 'rotation-test', level: 'silent' }),
+    };
+  });
+  afterAll(async () => {
+    await deps?.dispatcher.close();
+    await receiver?.close();
+    await api?.close();
+  });
+
+  it('signs with every secret still in its grace, and stops each at its own expiry', async () => {
+    const tenant = await api.tenant('rotating');
+    const post = (url: string, body?: unknown) =>
+      api.request('POST', url, { key: tenant.key, ...(body === undefined ? {} : { body }) });
+    expect((await post('/v1/webhook-endpoints', { url: receiver.url })).statusCode).toBe(201);
+    const [deliveryId] = await api.database.db.transaction((tx) =>
+      recordEvent(tx, { tenantId: tenant.id, type: 'clone.failed', data: { id: 'x' } }),
+    );
+    if (!deliveryId) throw new Error('no delivery recorded');
+
+    const rotate = async () => {
+      const res = await post('/v1/webhook-secret/rotate');
+      expect(res.statusCode).toBe(200);
+      return res.json() as { secret: string; previous_secret_valid_until: string };
+    };
+    /** One real attempt to the receiver, redelivered after the first; what it carried. */
+    const deliver = async () => {
+      if (receiver.received.length > 0) {
+        expect((await post(`/v1/webhook-deliveries/${deliveryId}/redeliver`)).statusCode).toBe(202);
+      }
+      const outcome = await deliverWebhook(deps, deliveryId);
+      expect(outcome.kind).toBe('succeeded');
+      const got = receiver.received.at(-1);
+      if (!got) throw new Error('nothing received');
+      return got;
+    };
+    // Whether the message carries a signature by `secret`. signWebhook is the oracle: its own
+    // test checks it against the reference library, which this package does not depend on.
+    const accepts = (secret: string, got: { headers: Record<string, string>; body: string }) => {
+      const expected = signWebhook({
+        id: got.headers['webhook-id'] ?? '',
+        timestamp: new Date(Number(got.headers['webhook-timestamp']) * 1_000),
+        body: got.body,
+        secrets: [secret],
+      })['webhook-signature'];
+      return (got.headers['webhook-signature'] ?? '').split(' ').includes(expected);
+    };
+
+    // Two rotations within the grace period: the original secret is not dropped by the second.
+    const first = await rotate();
+    const second = await rotate();
+    const during = await deliver();
+    expect(during.headers['webhook-signature']?.split(' ')).toHaveLength(3);
+    for (const secret of [second.secret, first.secret, tenant.webhookSecret]) {
+      expect(accepts(secret, during)).toBe(true);
+    }
+
+    // The original secret's expiry passes (set explicitly): it signs no more, the others do.
+    await api.database.pool.query(
+      'update retired_webhook_secrets set expires_at = now() where tenant_id = $1 and secret = $2',
+      [tenant.id, tenant.webhookSecret],
+    );
+    const later = await deliver();
+    expect(later.headers['webhook-signature']?.split(' ')).toHaveLength(2);
+    expect(accepts(second.secret, later)).toBe(true);
+    expect(accepts(first.secret, later)).toBe(true);
+    expect(accepts(tenant.webhookSecret, later)).toBe(false);
+
+    // The second rotation's grace, as the route announced it, runs out on the clock.
+    const graceEnd = Date.parse(second.previous_secret_valid_until);
+    expect(graceEnd).toBeGreaterThan(Date.now());
+    await waitFor('the grace period to end', () => Date.now() > graceEnd, {
+      timeoutMs: GRACE_MS * 2,
+    });
+    const after = await deliver();
+    expect(after.headers['webhook-signature']?.split(' ')).toHaveLength(1);
+    expect(accepts(second.secret, after)).toBe(true);
+    expect(accepts(first.secret, after)).toBe(false);
+    expect(accepts(tenant.webhookSecret, after)).toBe(false);
   });
 });

@@ -12,10 +12,12 @@ import {
   markEndpointFailing,
   markEndpointSucceeded,
   scheduleDeliveryRetry,
+  type WebhookDelivery,
 } from '@voxline/db';
 import type { Logger } from '@voxline/logger';
 import { catalog, enqueue, type Queues } from '@voxline/queue';
 import type { Dispatcher } from 'undici';
+import { urlForLog } from './log-url.js';
 import { nextRetryDelay, parseRetrySchedule, type RetryPlan } from './schedule.js';
 import { type SendResult, sendWebhook } from './send.js';
 import { signingSecrets, signWebhook } from './sign.js';
@@ -33,7 +35,6 @@ export interface DeliverySettings {
   plan: RetryPlan;
   allowlist: TargetAllowlist;
   disableAfterMs: number;
-  secretGraceMs: number;
 }
 
 export function deliverySettings(config: Config): DeliverySettings {
@@ -45,7 +46,6 @@ export function deliverySettings(config: Config): DeliverySettings {
     },
     allowlist: parseAllowlist(parseList(config.WEBHOOK_ALLOWLIST)),
     disableAfterMs: config.WEBHOOK_DISABLE_AFTER_MS,
-    secretGraceMs: config.WEBHOOK_SECRET_GRACE_MS,
   };
 }
 
@@ -66,7 +66,15 @@ export type DeliveryOutcome =
   /** Not due yet (a job that fired early, or was queued twice): come back at `until`. */
   | { kind: 'wait'; until: Date }
   | { kind: 'succeeded'; attempt: number; statusCode: number }
-  | { kind: 'retry'; attempt: number; until: Date; errorCode: string; error: string }
+  | {
+      kind: 'retry';
+      attempt: number;
+      until: Date;
+      errorCode: string;
+      error: string;
+      /** The target as stored: log it through `urlForLog`. */
+      url: string;
+    }
   | {
       kind: 'failed';
       attempts: number;
@@ -97,6 +105,7 @@ export async function deliverWebhook(
   const context = await getDeliveryContext(db, { id: deliveryId });
   if (!context) return { kind: 'skipped', reason: 'not_found' };
   const { delivery, endpoint } = context;
+  const { tenantId } = delivery;
   if (delivery.status !== 'pending') return { kind: 'skipped', reason: 'not_pending' };
   // The schedule is kept even if a job fires early (clock skew, a duplicate enqueue).
   if (delivery.nextAttemptAt.getTime() > Date.now()) {
@@ -116,7 +125,7 @@ export async function deliverWebhook(
         : null;
   if (closed) {
     const ended = { ...closed, attempts: delivery.attempts, lastResult: null };
-    if (!(await markFailed(db, delivery.id, ended))) {
+    if (!(await markFailed(db, delivery, ended))) {
       return { kind: 'skipped', reason: 'not_pending' };
     }
     return reportFailure(deps, context, source, {
@@ -125,7 +134,11 @@ export async function deliverWebhook(
     });
   }
 
-  const claimed = await claimDeliveryAttempt(db, { id: delivery.id, attempts: delivery.attempts });
+  const claimed = await claimDeliveryAttempt(db, {
+    tenantId,
+    id: delivery.id,
+    attempts: delivery.attempts,
+  });
   if (!claimed) return { kind: 'skipped', reason: 'claimed_elsewhere' };
   const attempt = claimed.attempts;
 
@@ -137,10 +150,11 @@ export async function deliverWebhook(
   // together: a crash leaves either the attempt unrecorded (it is made again) or all of it.
   const verdict = await db.transaction(async (tx): Promise<Verdict | null> => {
     const final = async (v: Verdict): Promise<Verdict> => {
-      await markFailed(tx, delivery.id, { ...v, attempts: attempt, lastResult: result });
+      await markFailed(tx, delivery, { ...v, attempts: attempt, lastResult: result });
       return v;
     };
     await insertWebhookAttempt(tx, {
+      tenantId,
       deliveryId: delivery.id,
       attempt,
       statusCode: result.statusCode,
@@ -151,13 +165,16 @@ export async function deliverWebhook(
     });
     if (result.ok) {
       await finishDelivery(tx, {
+        tenantId,
         id: delivery.id,
         status: 'succeeded',
         statusCode: result.statusCode,
         error: null,
         at: finishedAt,
       });
-      if (endpoint) await markEndpointSucceeded(tx, { id: endpoint.id, at: finishedAt });
+      if (endpoint) {
+        await markEndpointSucceeded(tx, { tenantId, id: endpoint.id, at: finishedAt });
+      }
       return null;
     }
 
@@ -168,6 +185,7 @@ export async function deliverWebhook(
     if (result.statusCode === 410) {
       if (endpoint) {
         await disableWebhookEndpoint(tx, {
+          tenantId,
           id: endpoint.id,
           reason: `the receiver answered 410 Gone on ${finishedAt.toISOString()}`,
           at: finishedAt,
@@ -177,10 +195,15 @@ export async function deliverWebhook(
     }
     if (result.permanent) return final({ errorCode, error });
     if (endpoint) {
-      const health = await markEndpointFailing(tx, { id: endpoint.id, at: finishedAt });
+      const health = await markEndpointFailing(tx, {
+        tenantId,
+        id: endpoint.id,
+        at: finishedAt,
+      });
       const since = health?.failingSince ?? finishedAt;
       if (finishedAt.getTime() - since.getTime() >= settings.disableAfterMs) {
         await disableWebhookEndpoint(tx, {
+          tenantId,
           id: endpoint.id,
           reason: `no successful delivery since ${since.toISOString()}; last error: ${error}`,
           at: finishedAt,
@@ -194,6 +217,7 @@ export async function deliverWebhook(
     }
     const retryAt = new Date(finishedAt.getTime() + delay);
     await scheduleDeliveryRetry(tx, {
+      tenantId,
       id: delivery.id,
       nextAttemptAt: retryAt,
       statusCode: result.statusCode,
@@ -212,6 +236,7 @@ export async function deliverWebhook(
       until: verdict.retryAt,
       errorCode: verdict.errorCode,
       error: verdict.error,
+      url: delivery.url,
     };
   }
   return reportFailure(deps, context, source, {
@@ -232,7 +257,7 @@ type AttemptResult = Omit<SendResult, 'errorCode'> & {
 /** Checks the target, signs and sends. Never throws: every failure is an attempt to record. */
 async function attemptOnce(
   deps: DeliveryDeps,
-  { delivery, event, tenant }: DeliveryContext,
+  { delivery, event, tenant, retiredSecrets }: DeliveryContext,
   startedAt: Date,
 ): Promise<AttemptResult> {
   const started = performance.now();
@@ -249,7 +274,7 @@ async function attemptOnce(
       id: event.id,
       timestamp: startedAt,
       body,
-      secrets: signingSecrets(tenant, deps.settings.secretGraceMs, startedAt),
+      secrets: signingSecrets(tenant.webhookSecret, retiredSecrets, startedAt),
     });
     const result = await sendWebhook(deps.dispatcher, {
       url: delivery.url,
@@ -260,8 +285,12 @@ async function attemptOnce(
     return { ...result, permanent: false };
   } catch (error) {
     const unsafe = error instanceof UnsafeTargetError;
-    if (!unsafe)
-      deps.logger.error({ err: error, deliveryId: delivery.id }, 'webhook attempt crashed');
+    if (!unsafe) {
+      deps.logger.error(
+        { err: error, deliveryId: delivery.id, url: urlForLog(delivery.url) },
+        'webhook attempt crashed',
+      );
+    }
     return {
       ok: false,
       statusCode: null,
@@ -283,9 +312,14 @@ interface FailureRecord {
 }
 
 /** Ends a pending delivery as failed; false when it was no longer pending. */
-async function markFailed(db: Executor, id: string, failure: FailureRecord): Promise<boolean> {
+async function markFailed(
+  db: Executor,
+  delivery: Pick<WebhookDelivery, 'id' | 'tenantId'>,
+  failure: FailureRecord,
+): Promise<boolean> {
   const done = await finishDelivery(db, {
-    id,
+    tenantId: delivery.tenantId,
+    id: delivery.id,
     status: 'failed',
     statusCode: failure.lastResult?.statusCode ?? null,
     error: `${failure.errorCode}: ${failure.error}`,
@@ -337,6 +371,7 @@ async function reportFailure(
       deliveryId: delivery.id,
       eventId: event.id,
       endpointId: endpoint?.id ?? null,
+      url: urlForLog(delivery.url),
       attempts: params.attempts,
       code: params.errorCode,
     },

@@ -6,6 +6,7 @@ export {
   deliverySettings,
 } from './deliver.js';
 export { EVENT_TYPES, type EventEnvelope, type EventType } from './events.js';
+export { urlForLog } from './log-url.js';
 export {
   type EventInput,
   enqueueDeliveries,

@@ -110,7 +110,8 @@ export async function recordCloneEvents(
     if (!type) continue;
     const result =
       job.status === 'succeeded'
-        ? (audio.get(job.id) ?? (await getAudioResult(tx, { cloneJobId: job.id })))
+        ? (audio.get(job.id) ??
+          (await getAudioResult(tx, { tenantId: job.tenantId, cloneJobId: job.id })))
         : null;
     inputs.push({
       tenantId: job.tenantId,
@@ -135,7 +136,7 @@ export function recordCloneEvent(
 
 /** Records `batch.completed` for a batch that just finished (completed or canceled). */
 export async function recordBatchCompleted(tx: Executor, batch: Batch): Promise<string[]> {
-  const counts = await countBatchStatuses(tx, { batchId: batch.id });
+  const counts = await countBatchStatuses(tx, { tenantId: batch.tenantId, batchId: batch.id });
   return recordEvent(tx, {
     tenantId: batch.tenantId,
     type: 'batch.completed',

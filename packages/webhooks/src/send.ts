@@ -1,4 +1,5 @@
 import { Agent, type Dispatcher, request } from 'undici';
+import { urlForLog } from './log-url.js';
 import { parseRetryAfter } from './schedule.js';
 import {
   boundedResolver,
@@ -63,7 +64,7 @@ function errorChain(error: unknown): Array<{ code?: unknown; name?: unknown; mes
   return chain;
 }
 
-function transportFailure(error: unknown, durationMs: number): SendResult {
+function transportFailure(error: unknown, url: string, durationMs: number): SendResult {
   const chain = errorChain(error);
   const unsafe = chain.find((e) => e.code === 'UNSAFE_TARGET');
   const timedOut = chain.some(
@@ -79,6 +80,8 @@ function transportFailure(error: unknown, durationMs: number): SendResult {
     : timedOut
       ? 'timed out'
       : `network error${code ? ` (${code})` : ''}: ${String(chain[0]?.message ?? error)}`;
+  // The text is logged and stored; should a transport error quote the URL, it quotes it bare.
+  const shown = message.split(url).join(urlForLog(url));
   return {
     ok: false,
     statusCode: null,
@@ -86,7 +89,7 @@ function transportFailure(error: unknown, durationMs: number): SendResult {
     responseExcerpt: null,
     retryAfterMs: null,
     errorCode,
-    error: message,
+    error: shown,
   };
 }
 
@@ -118,6 +121,11 @@ function header(headers: Dispatcher.ResponseData['headers'], name: string): stri
   return Array.isArray(value) ? value[0] : value;
 }
 
+// The error text is logged: a receiver's Location may carry a token like any webhook URL.
+function redirectTarget(location: string | undefined): string {
+  return location === undefined ? '(none)' : urlForLog(location);
+}
+
 /**
  * POSTs one signed body. Redirects are never followed (undici's `request` does not, and no
  * redirect interceptor is installed): a 3xx is a failure, since following it would let a
@@ -144,7 +152,7 @@ export async function sendWebhook(
       signal: AbortSignal.timeout(params.timeoutMs),
     });
   } catch (error) {
-    return transportFailure(error, elapsed());
+    return transportFailure(error, params.url, elapsed());
   }
   const statusCode = response.statusCode;
   const excerpt = await readExcerpt(response.body, RESPONSE_EXCERPT_BYTES);
@@ -165,7 +173,7 @@ export async function sendWebhook(
     error: ok
       ? null
       : redirect
-        ? `HTTP ${statusCode}: redirect to ${header(response.headers, 'location') ?? '(none)'} not followed`
+        ? `HTTP ${statusCode}: redirect to ${redirectTarget(header(response.headers, 'location'))} not followed`
         : `HTTP ${statusCode}`,
   };
 }

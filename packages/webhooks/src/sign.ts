@@ -34,26 +34,18 @@ export function signWebhook(params: {
 }
 
 /**
- * The secrets that sign now: the current one, and the previous one while the grace period
- * after a rotation lasts, so receivers can switch secrets without losing a message.
+ * The secrets that sign at `now`: the current one, then every retired one whose expiry is still
+ * ahead (newest first), so a receiver that has not switched yet, even across two rotations,
+ * loses no message.
  */
 export function signingSecrets(
-  tenant: {
-    webhookSecret: string;
-    previousWebhookSecret: string | null;
-    secretRotatedAt: Date | null;
-  },
-  graceMs: number,
+  current: string,
+  retired: ReadonlyArray<{ secret: string; expiresAt: Date }>,
   now: Date = new Date(),
 ): string[] {
-  const secrets = [tenant.webhookSecret];
-  if (
-    tenant.previousWebhookSecret &&
-    tenant.previousWebhookSecret !== tenant.webhookSecret &&
-    tenant.secretRotatedAt &&
-    now.getTime() < tenant.secretRotatedAt.getTime() + graceMs
-  ) {
-    secrets.push(tenant.previousWebhookSecret);
+  const secrets = [current];
+  for (const { secret, expiresAt } of retired) {
+    if (now.getTime() < expiresAt.getTime() && !secrets.includes(secret)) secrets.push(secret);
   }
   return secrets;
 }

@@ -1,6 +1,7 @@
 import { lookup } from 'node:dns/promises';
 import { isIP, type LookupFunction } from 'node:net';
 import ipaddr from 'ipaddr.js';
+import { urlForLog } from './log-url.js';
 
 /**
  * Refuses URLs that would make voxline (or RunningHub on its behalf) call into a private
@@ -12,15 +13,19 @@ import ipaddr from 'ipaddr.js';
 export class UnsafeTargetError extends Error {
   /** Survives being passed through undici's connect path, where `instanceof` may not. */
   readonly code = 'UNSAFE_TARGET';
+  /** Without query string or credentials: this error is logged and stored as the attempt's. */
+  readonly url: string;
 
   constructor(
-    readonly url: string,
+    url: string,
     readonly reason: string,
     /** True when no later attempt can succeed: the URL itself is unusable. */
     readonly permanent = false,
   ) {
-    super(`target ${url} refused: ${reason}`);
+    const shown = urlForLog(url);
+    super(`target ${shown} refused: ${reason}`);
     this.name = 'UnsafeTargetError';
+    this.url = shown;
   }
 }
 

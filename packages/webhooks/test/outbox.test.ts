@@ -72,7 +72,12 @@ describe('webhook outbox', () => {
       url: 'https://hooks.example.com/old',
       eventTypes: ['clone.succeeded'],
     });
-    await disableWebhookEndpoint(db.db, { id: disabled.id, reason: 'test', at: new Date() });
+    await disableWebhookEndpoint(db.db, {
+      tenantId: tenant.id,
+      id: disabled.id,
+      reason: 'test',
+      at: new Date(),
+    });
     const ids = await db.db.transaction((tx) =>
       recordEvent(tx, {
         tenantId: tenant.id,

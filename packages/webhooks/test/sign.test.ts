@@ -39,21 +39,22 @@ describe('signing', () => {
     expect(() => new Webhook(stranger).verify(body, { ...headers })).toThrow();
   });
 
-  it('keeps the previous secret only for the grace period', () => {
-    const rotatedAt = new Date('2025-01-01T00:00:00Z');
-    const tenant = {
-      webhookSecret: secret,
-      previousWebhookSecret: older,
-      secretRotatedAt: rotatedAt,
-    };
+  it('keeps each retired secret signing until its own expiry', () => {
+    const oldest = `whsec_${Buffer.from('d'.repeat(32)).toString('base64')}`;
+    const at = new Date('2025-01-01T00:00:00Z').getTime();
     const hour = 3_600_000;
-    expect(signingSecrets(tenant, hour, new Date(rotatedAt.getTime() + 1_000))).toEqual([
+    // Two rotations an hour apart, each with a two-hour grace.
+    const retired = [
+      { secret: older, expiresAt: new Date(at + 3 * hour) },
+      { secret: oldest, expiresAt: new Date(at + 2 * hour) },
+    ];
+    expect(signingSecrets(secret, retired, new Date(at + hour + 1))).toEqual([
       secret,
       older,
+      oldest,
     ]);
-    expect(signingSecrets(tenant, hour, new Date(rotatedAt.getTime() + hour))).toEqual([secret]);
-    expect(
-      signingSecrets({ ...tenant, previousWebhookSecret: null, secretRotatedAt: null }, hour),
-    ).toEqual([secret]);
+    expect(signingSecrets(secret, retired, new Date(at + 2 * hour))).toEqual([secret, older]);
+    expect(signingSecrets(secret, retired, new Date(at + 3 * hour))).toEqual([secret]);
+    expect(signingSecrets(secret, [])).toEqual([secret]);
   });
 });

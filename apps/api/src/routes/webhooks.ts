@@ -3,6 +3,7 @@ import {
   DELIVERY_STATUSES,
   type DeliveryListItem,
   deleteWebhookEndpoint,
+  EndpointLimitError,
   getWebhookDelivery,
   getWebhookEndpoint,
   listWebhookDeliveries,
@@ -11,7 +12,7 @@ import {
   rotateWebhookSecret,
   type WebhookEndpoint,
 } from '@voxline/db';
-import { EVENT_TYPES, requeueDeliveries } from '@voxline/webhooks';
+import { EVENT_TYPES, requeueDeliveries, urlForLog } from '@voxline/webhooks';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { AppContext } from '../context.js';
@@ -35,8 +36,6 @@ import { checkTargets } from '../services/targets.js';
  */
 
 const URL_MAX_CHARS = 2_048;
-// Every event fans out to each subscribed endpoint: bound the fan-out per tenant.
-const MAX_ENDPOINTS_PER_TENANT = 50;
 // Each delivery carries up to a schedule's worth of attempts: pages are smaller than elsewhere.
 const MAX_DELIVERIES_PAGE = 200;
 
@@ -181,6 +180,13 @@ function deliveryResource(item: DeliveryListItem): z.infer<typeof deliveryRespon
 
 const isUuid = (v: unknown): v is string => typeof v === 'string' && UUID_PATTERN.test(v);
 
+const deliveryPending = () =>
+  new ApiError(
+    409,
+    'delivery_pending',
+    'the delivery is still pending (its attempts are under way); redeliver it once it has succeeded or failed',
+  );
+
 /* ---------------------------------------------------------------- routes ----------------- */
 
 export function webhookRoutes(ctx: AppContext): FastifyPluginAsyncZod {
@@ -202,21 +208,22 @@ export function webhookRoutes(ctx: AppContext): FastifyPluginAsyncZod {
           ctx.allowlists,
         );
         if (problems.length > 0) throw validationError(problems);
-        const existing = await listWebhookEndpoints(ctx.db, { tenantId });
-        if (existing.length >= MAX_ENDPOINTS_PER_TENANT) {
-          throw new ApiError(
-            409,
-            'too_many_endpoints',
-            `a tenant has at most ${MAX_ENDPOINTS_PER_TENANT} webhook endpoints; delete one first`,
-          );
-        }
+        // The per-tenant cap is the database's (a trigger), so racing requests cannot exceed it.
         const endpoint = await createWebhookEndpoint(ctx.db, {
           tenantId,
           url: body.url,
           eventTypes: [...new Set(body.event_types ?? EVENT_TYPES)],
           description: body.description ?? null,
+        }).catch((error: unknown) => {
+          if (error instanceof EndpointLimitError) {
+            throw new ApiError(409, 'too_many_endpoints', error.message);
+          }
+          throw error;
         });
-        log.info({ endpointId: endpoint.id }, 'webhook endpoint created');
+        log.info(
+          { endpointId: endpoint.id, url: urlForLog(endpoint.url) },
+          'webhook endpoint created',
+        );
         return reply.status(201).send(endpointResource(endpoint));
       },
     );
@@ -340,15 +347,17 @@ export function webhookRoutes(ctx: AppContext): FastifyPluginAsyncZod {
             );
           }
         }
+        if (current.status === 'pending') throw deliveryPending();
+        // Conditional: a redelivery (or retry) that made it pending since the read above wins.
         const reset = await resetDeliveryForRedelivery(ctx.db, { tenantId, id });
-        if (!reset) throw notFound('webhook delivery');
+        if (!reset) throw deliveryPending();
         try {
           await requeueDeliveries(ctx.queues, [id], { now: true });
         } catch (error) {
           // Committed as pending and due now: the worker's reconciler queues it after its grace.
           log.warn({ err: error, deliveryId: id }, 'redelivery not enqueued; the reconciler will');
         }
-        log.info({ deliveryId: id }, 'webhook redelivery requested');
+        log.info({ deliveryId: id, url: urlForLog(reset.url) }, 'webhook redelivery requested');
         const [item] = await listWebhookDeliveries(ctx.db, { tenantId, id, limit: 1 });
         if (!item) throw notFound('webhook delivery');
         return reply.status(202).send(deliveryResource(item));
@@ -365,16 +374,17 @@ export function webhookRoutes(ctx: AppContext): FastifyPluginAsyncZod {
       },
       async (request) => {
         const { tenantId, log } = callerOf(request);
-        const tenant = await rotateWebhookSecret(ctx.db, { id: tenantId });
-        if (!tenant?.secretRotatedAt) throw notFound('tenant');
+        const rotated = await rotateWebhookSecret(ctx.db, {
+          id: tenantId,
+          graceMs: ctx.config.WEBHOOK_SECRET_GRACE_MS,
+        });
+        if (!rotated?.tenant.secretRotatedAt) throw notFound('tenant');
         log.info('webhook secret rotated');
         return {
           object: 'webhook_secret' as const,
-          secret: tenant.webhookSecret,
-          rotated_at: tenant.secretRotatedAt.toISOString(),
-          previous_secret_valid_until: new Date(
-            tenant.secretRotatedAt.getTime() + ctx.config.WEBHOOK_SECRET_GRACE_MS,
-          ).toISOString(),
+          secret: rotated.tenant.webhookSecret,
+          rotated_at: rotated.tenant.secretRotatedAt.toISOString(),
+          previous_secret_valid_until: rotated.previousExpiresAt.toISOString(),
         };
       },
     );

@@ -9,6 +9,7 @@ import {
   deliverWebhook,
   deliverySettings,
   type HostResolver,
+  urlForLog,
 } from '@voxline/webhooks';
 import { type Job, UnrecoverableError } from 'bullmq';
 import { delayStep } from '../step.js';
@@ -67,7 +68,13 @@ export function createWebhookDeliveryProcessor(deps: {
         return delayStep(job, token, outcome.until.getTime() - Date.now());
       case 'retry':
         logger.info(
-          { deliveryId, attempt: outcome.attempt, code: outcome.errorCode, until: outcome.until },
+          {
+            deliveryId,
+            url: urlForLog(outcome.url),
+            attempt: outcome.attempt,
+            code: outcome.errorCode,
+            until: outcome.until,
+          },
           `webhook attempt failed, retrying: ${outcome.error}`,
         );
         return delayStep(job, token, outcome.until.getTime() - Date.now());

@@ -48,8 +48,8 @@ describe('webhook delivery worker', () => {
       const row = await deliveryOf(tenantId, id);
       return row.status === status ? row : undefined;
     });
-  async function attemptsOf(id: string): Promise<WebhookAttempt[]> {
-    return (await listDeliveryAttempts(db.db, { deliveryIds: [id] })).get(id) ?? [];
+  async function attemptsOf(tenantId: string, id: string): Promise<WebhookAttempt[]> {
+    return (await listDeliveryAttempts(db.db, { tenantId, deliveryIds: [id] })).get(id) ?? [];
   }
   async function eventIdOf(tenantId: string, id: string): Promise<string> {
     return (await deliveryOf(tenantId, id)).eventId;
@@ -79,7 +79,7 @@ describe('webhook delivery worker', () => {
       ),
     ).toThrow();
 
-    const rotated = await rotateWebhookSecret(db.db, { id: tenant.id });
+    const rotated = await rotateWebhookSecret(db.db, { id: tenant.id, graceMs: 60_000 });
     if (!rotated) throw new Error('rotation failed');
     const second = await failCloneJob(db, tenant.id, `${receiver.url}/hook`);
     await enqueueDeliveries(rig.queues, second.deliveryIds);
@@ -87,7 +87,9 @@ describe('webhook delivery worker', () => {
     const signed = receiver.requests[1];
     if (!signed) throw new Error('nothing received');
     expect(signed.headers['webhook-signature']?.split(' ')).toHaveLength(2);
-    expect(new Webhook(rotated.webhookSecret).verify(signed.body, signed.headers)).toBeTruthy();
+    expect(
+      new Webhook(rotated.tenant.webhookSecret).verify(signed.body, signed.headers),
+    ).toBeTruthy();
     expect(new Webhook(tenant.webhookSecret).verify(signed.body, signed.headers)).toBeTruthy();
   });
 
@@ -106,7 +108,7 @@ describe('webhook delivery worker', () => {
     const done = await settled(tenant.id, id);
     expect(done.attempts).toBe(4);
 
-    const attempts = await attemptsOf(id);
+    const attempts = await attemptsOf(tenant.id, id);
     expect(attempts.map((a) => [a.attempt, a.statusCode])).toEqual([
       [1, 500],
       [2, 500],
@@ -142,7 +144,7 @@ describe('webhook delivery worker', () => {
     await enqueueDeliveries(rig.queues, ids);
     const attemptsAtLeast = (n: number) =>
       waitFor(`every delivery tried ${n} times`, async () => {
-        const counts = await listDeliveryAttempts(db.db, { deliveryIds: ids });
+        const counts = await listDeliveryAttempts(db.db, { tenantId: tenant.id, deliveryIds: ids });
         return ids.every((id) => (counts.get(id)?.length ?? 0) >= n);
       });
     await attemptsAtLeast(2);
@@ -159,7 +161,7 @@ describe('webhook delivery worker', () => {
       const got = receiver.byId(eventId);
       expect(got.length).toBeGreaterThanOrEqual(2);
       expect(got.at(-1)?.body).toBe(got[0]?.body);
-      const attempts = await attemptsOf(id);
+      const attempts = await attemptsOf(tenant.id, id);
       expect(attempts[0]?.error).toMatch(/ECONNREFUSED/);
       expect(attempts.at(-1)?.statusCode).toBe(200);
       expect(attempts.filter((a) => a.statusCode === 200)).toHaveLength(1);
@@ -187,8 +189,8 @@ describe('webhook delivery worker', () => {
     const { deliveryIds } = await failCloneJob(db, tenant.id, `${receiver.url}/moved`);
     const [id] = deliveryIds as [string];
     await enqueueDeliveries(rig.queues, deliveryIds);
-    await waitFor('two attempts', async () => (await attemptsOf(id)).length >= 2);
-    const attempts = await attemptsOf(id);
+    await waitFor('two attempts', async () => (await attemptsOf(tenant.id, id)).length >= 2);
+    const attempts = await attemptsOf(tenant.id, id);
     expect(attempts[0]).toMatchObject({ statusCode: 307 });
     expect(attempts[0]?.error).toMatch(/redirect.*not followed/);
     expect(receiver.requests.every((r) => r.path === '/moved')).toBe(true);
@@ -330,7 +332,7 @@ describe('webhook delivery worker', () => {
     const [a, b] = receiver.requests;
     expect(b?.headers['webhook-id']).toBe(a?.headers['webhook-id']);
     expect(b?.body).toBe(a?.body);
-    expect((await attemptsOf(id)).map((x) => x.attempt)).toEqual([1, 1]);
+    expect((await attemptsOf(tenant.id, id)).map((x) => x.attempt)).toEqual([1, 1]);
   });
 
   it('still delivers after a crash between the state change and the enqueue', async () => {
@@ -389,7 +391,9 @@ describe('SSRF guard at send time', () => {
     const [id] = deliveryIds as [string];
     await enqueueDeliveries(rig.queues, deliveryIds);
     const attempts = await waitFor('first attempt', async () => {
-      const list = (await listDeliveryAttempts(db.db, { deliveryIds: [id] })).get(id);
+      const list = (
+        await listDeliveryAttempts(db.db, { tenantId: tenant.id, deliveryIds: [id] })
+      ).get(id);
       return list?.length ? list : undefined;
     });
     expect(attempts[0]).toMatchObject({ statusCode: null });
@@ -413,7 +417,9 @@ describe('SSRF guard at send time', () => {
       const [id] = deliveryIds as [string];
       await enqueueDeliveries(rebound.queues, deliveryIds);
       const attempts = await waitFor('first attempt', async () => {
-        const list = (await listDeliveryAttempts(db.db, { deliveryIds: [id] })).get(id);
+        const list = (
+          await listDeliveryAttempts(db.db, { tenantId: tenant.id, deliveryIds: [id] })
+        ).get(id);
         return list?.length ? list : undefined;
       });
       expect(answers.get('rebind.example.test')).toBeGreaterThanOrEqual(2);

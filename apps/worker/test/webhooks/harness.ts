@@ -6,7 +6,7 @@ import {
   newId,
   transitionCloneJob,
 } from '@voxline/db';
-import { createLogger } from '@voxline/logger';
+import { createLogger, type Logger } from '@voxline/logger';
 import { catalog, closeQueues, createQueues, createRedis, type Queues } from '@voxline/queue';
 import { createTestRedis, type TestDatabase, type TestRedis } from '@voxline/testing';
 import { type HostResolver, recordCloneEvent } from '@voxline/webhooks';
@@ -32,6 +32,7 @@ export async function startDeliveryRig(
   db: TestDatabase,
   env: Record<string, string> = {},
   resolve?: HostResolver,
+  logger: Logger = createLogger({ name: 'webhook-test', level: 'silent' }),
 ): Promise<DeliveryRig> {
   const redis = await createTestRedis();
   const config = loadConfig({
@@ -50,7 +51,7 @@ export async function startDeliveryRig(
     config,
     db: db.db,
     queues,
-    logger: createLogger({ name: 'webhook-test', level: 'silent' }),
+    logger,
     ...(resolve ? { resolve } : {}),
   });
   const worker = new Worker(catalog.webhookDelivery.queue, processor, {
@@ -100,6 +101,7 @@ export async function failCloneJob(db: TestDatabase, tenantId: string, webhookUr
   await insertCloneJobs(db.db, [{ id, tenantId, priority: 1, request, webhookUrl }]);
   return db.db.transaction(async (tx) => {
     const failed = await transitionCloneJob(tx, {
+      tenantId,
       id,
       from: ['queued'],
       to: 'failed',
