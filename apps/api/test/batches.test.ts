@@ -312,22 +312,16 @@ describe('a 10,000-line batch', () => {
     await api?.close();
   });
 
-  it('is accepted in well under a few seconds', async () => {
+  // How fast is `pnpm bench`'s to say (bench/src/suites/accept.ts), on a machine of its own; a
+  // time limit here would fail on a busy CI runner and pass on a slow API.
+  it('is accepted whole, every line queued, and canceled whole', async () => {
     const body = { voice, lines: lines(10_000) };
-    const started = performance.now();
     const res = await api.request('POST', '/v1/batches', { key, body });
-    const ms = performance.now() - started;
     expect(res.statusCode).toBe(202);
     expect(res.json().total).toBe(10_000);
-    console.log(`10,000-line batch accepted in ${Math.round(ms)} ms`);
-    expect(ms).toBeLessThan(5_000);
     expect(await api.queues.cloneSubmit.getJobCountByTypes('prioritized', 'waiting')).toBe(10_000);
 
-    const cancelStarted = performance.now();
     const cancel = await api.request('POST', `/v1/batches/${res.json().id}/cancel`, { key });
-    console.log(
-      `10,000-line batch canceled in ${Math.round(performance.now() - cancelStarted)} ms`,
-    );
     expect(cancel.json()).toMatchObject({ status: 'canceled', canceled: 10_000 });
   });
 });
