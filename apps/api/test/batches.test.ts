@@ -188,20 +188,31 @@ describe('batches', () => {
     const res = await createBatch({ voice, lines: lines(25) });
     const batchId = res.json().id;
     const { rows } = await api.database.pool.query(
-      'select id, line_index from clone_jobs where batch_id = $1 order by line_index',
+      'select id, tenant_id, line_index from clone_jobs where batch_id = $1 order by line_index',
       [batchId],
     );
     // Lines 0, 3, 6, … succeed (with audio); the rest stay queued.
     for (const row of rows.filter((r) => r.line_index % 3 === 0)) {
-      await transitionCloneJob(api.database.db, { id: row.id, from: ['queued'], to: 'running' });
+      await transitionCloneJob(api.database.db, {
+        tenantId: row.tenant_id,
+        id: row.id,
+        from: ['queued'],
+        to: 'running',
+      });
       await insertAudioResult(api.database.db, {
+        tenantId: row.tenant_id,
         cloneJobId: row.id,
         url: `https://cdn.runninghub.test/${row.line_index}.mp3`,
         outputType: 'mp3',
         upstreamTaskId: '1',
         raw: {},
       });
-      await transitionCloneJob(api.database.db, { id: row.id, from: ['running'], to: 'succeeded' });
+      await transitionCloneJob(api.database.db, {
+        tenantId: row.tenant_id,
+        id: row.id,
+        from: ['running'],
+        to: 'succeeded',
+      });
     }
 
     const seen: number[] = [];
@@ -256,16 +267,22 @@ describe('batches', () => {
     const res = await createBatch({ voice, lines: lines(1_500), webhook_url: WEBHOOK_URL });
     const batchId = res.json().id;
     const { rows } = await api.database.pool.query(
-      'select id from clone_jobs where batch_id = $1 order by line_index limit 2',
+      'select id, tenant_id from clone_jobs where batch_id = $1 order by line_index limit 2',
       [batchId],
     );
     // Line 0 already succeeded, line 1 is running upstream.
     await transitionCloneJob(api.database.db, {
+      tenantId: rows[0].tenant_id,
       id: rows[0].id,
       from: ['queued'],
       to: 'succeeded',
     });
-    await transitionCloneJob(api.database.db, { id: rows[1].id, from: ['queued'], to: 'running' });
+    await transitionCloneJob(api.database.db, {
+      tenantId: rows[1].tenant_id,
+      id: rows[1].id,
+      from: ['queued'],
+      to: 'running',
+    });
 
     const cancel = await api.request('POST', `/v1/batches/${batchId}/cancel`, { key });
     expect(cancel.statusCode).toBe(200);
@@ -277,7 +294,10 @@ describe('batches', () => {
     });
     expect(cancel.json().completed_at).not.toBeNull();
 
-    const events = await listCloneJobEvents(api.database.db, { cloneJobId: rows[1].id });
+    const events = await listCloneJobEvents(api.database.db, {
+      tenantId: rows[1].tenant_id,
+      cloneJobId: rows[1].id,
+    });
     expect(events.at(-1)).toMatchObject({ fromStatus: 'running', toStatus: 'canceled' });
     const { rows: outbox } = await api.database.pool.query(
       `select type, count(*)::int as n from webhook_events where batch_id = $1 group by type order by type`,

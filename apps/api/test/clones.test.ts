@@ -1,4 +1,4 @@
-import { getCloneJobById, listCloneJobEvents, transitionCloneJob } from '@voxline/db';
+import { getCloneJob, listCloneJobEvents, transitionCloneJob } from '@voxline/db';
 import { jobIds, PRIORITY } from '@voxline/queue';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -51,9 +51,9 @@ describe('POST /v1/clones', () => {
       model: 'speech-02-hd',
     });
 
-    const row = await getCloneJobById(api.database.db, { id: clone.id });
+    const row = await getCloneJob(api.database.db, { tenantId, id: clone.id });
     expect(row).toMatchObject({ tenantId, status: 'queued', priority: PRIORITY.interactive });
-    const events = await listCloneJobEvents(api.database.db, { cloneJobId: clone.id });
+    const events = await listCloneJobEvents(api.database.db, { tenantId, cloneJobId: clone.id });
     expect(events.map((e) => [e.fromStatus, e.toStatus])).toEqual([[null, 'queued']]);
     const job = await api.queues.cloneSubmit.getJob(jobIds.submit(clone.id, 1));
     expect(job?.data).toEqual({ cloneJobId: clone.id, tenantId, run: 1 });
@@ -83,7 +83,7 @@ describe('POST /v1/clones', () => {
       model: 'speech-2.8-turbo',
       language_boost: 'Chinese,Yue',
     });
-    const row = await getCloneJobById(api.database.db, { id: res.json().id });
+    const row = await getCloneJob(api.database.db, { tenantId, id: res.json().id });
     expect(row?.webhookUrl).toBe(WEBHOOK_URL);
   });
 
@@ -296,7 +296,7 @@ describe('POST /v1/clones', () => {
         key: other.key,
       });
       expect(cancel.statusCode).toBe(404);
-      const still = await getCloneJobById(api.database.db, { id: mine.json().id });
+      const still = await getCloneJob(api.database.db, { tenantId, id: mine.json().id });
       expect(still?.status).toBe('queued');
     });
   });
@@ -313,7 +313,7 @@ describe('POST /v1/clones', () => {
       expect(res.json()).toMatchObject({ id, status: 'canceled' });
       expect(res.json().completed_at).not.toBeNull();
 
-      const events = await listCloneJobEvents(api.database.db, { cloneJobId: id });
+      const events = await listCloneJobEvents(api.database.db, { tenantId, cloneJobId: id });
       expect(events.map((e) => e.toStatus)).toEqual(['queued', 'canceled']);
       const { rows } = await api.database.pool.query(
         `select e.type, d.url, d.id as delivery_id from webhook_events e
@@ -340,8 +340,9 @@ describe('POST /v1/clones', () => {
       const created = await api.request('POST', '/v1/clones', { key, body: cloneBody() });
       const id = created.json().id;
       const db = api.database.db;
-      await transitionCloneJob(db, { id, from: ['queued'], to: 'submitting' });
+      await transitionCloneJob(db, { tenantId, id, from: ['queued'], to: 'submitting' });
       await transitionCloneJob(db, {
+        tenantId,
         id,
         from: ['submitting'],
         to: 'running',
@@ -351,13 +352,16 @@ describe('POST /v1/clones', () => {
       expect(res.statusCode).toBe(200);
       expect(res.json().status).toBe('canceled');
       // A worker finishing the task later cannot overwrite the cancel.
-      expect(await transitionCloneJob(db, { id, from: ['running'], to: 'succeeded' })).toBeNull();
+      expect(
+        await transitionCloneJob(db, { tenantId, id, from: ['running'], to: 'succeeded' }),
+      ).toBeNull();
     });
 
     it('refuses to cancel a finished clone', async () => {
       const created = await api.request('POST', '/v1/clones', { key, body: cloneBody() });
       const id = created.json().id;
       await transitionCloneJob(api.database.db, {
+        tenantId,
         id,
         from: ['queued'],
         to: 'failed',

@@ -1,7 +1,7 @@
 import {
   completeBatchIfDone,
   getBatch,
-  getCloneJobById,
+  getCloneJob,
   insertDeadLetter,
   listCloneJobEvents,
   transitionCloneJob,
@@ -23,23 +23,31 @@ describe('dead letters', () => {
   });
 
   /** What the worker does when a job fails for good: `failed`, then a dead-letter row. */
-  async function failJob(id: string, errorCode: string) {
+  async function failJob(id: string, errorCode: string, owner = tenantId) {
     const db = api.database.db;
-    await transitionCloneJob(db, { id, from: ['queued'], to: 'submitting', set: { attempts: 1 } });
     await transitionCloneJob(db, {
+      tenantId: owner,
+      id,
+      from: ['queued'],
+      to: 'submitting',
+      set: { attempts: 1 },
+    });
+    await transitionCloneJob(db, {
+      tenantId: owner,
       id,
       from: ['submitting'],
       to: 'running',
       set: { upstreamTaskId: '2013508786110730241', submittedAt: new Date() },
     });
     const job = await transitionCloneJob(db, {
+      tenantId: owner,
       id,
       from: ['running'],
       to: 'failed',
       set: { errorCode, errorMessage: `upstream said ${errorCode}` },
     });
     if (!job) throw new Error('job did not fail');
-    if (job.batchId) await completeBatchIfDone(db, { batchId: job.batchId });
+    if (job.batchId) await completeBatchIfDone(db, { tenantId: owner, batchId: job.batchId });
     return insertDeadLetter(db, {
       tenantId: job.tenantId,
       cloneJobId: job.id,
@@ -138,7 +146,7 @@ describe('dead letters', () => {
   it('redrives a failed job as a new run, keeping its history', async () => {
     const id = await newClone();
     const letter = await failJob(id, '1005');
-    const before = await listCloneJobEvents(api.database.db, { cloneJobId: id });
+    const before = await listCloneJobEvents(api.database.db, { tenantId, cloneJobId: id });
 
     const res = await api.request('POST', '/v1/dead-letters/redrive', {
       key,
@@ -147,7 +155,7 @@ describe('dead letters', () => {
     expect(res.statusCode).toBe(200);
     expect(res.json()).toEqual({ redriven: 1, ids: [letter.id], clone_ids: [id] });
 
-    const job = await getCloneJobById(api.database.db, { id });
+    const job = await getCloneJob(api.database.db, { tenantId, id });
     expect(job).toMatchObject({
       status: 'queued',
       run: 2,
@@ -162,7 +170,7 @@ describe('dead letters', () => {
     expect(bull?.data).toEqual({ cloneJobId: id, tenantId, run: 2 });
     expect(bull?.opts.priority).toBe(PRIORITY.interactive);
 
-    const events = await listCloneJobEvents(api.database.db, { cloneJobId: id });
+    const events = await listCloneJobEvents(api.database.db, { tenantId, cloneJobId: id });
     expect(events.slice(0, before.length)).toEqual(before);
     expect(events.at(-1)).toMatchObject({
       fromStatus: 'failed',
@@ -238,7 +246,7 @@ describe('dead letters', () => {
 
   it("neither lists nor redrives another tenant's dead letters", async () => {
     const other = await api.tenant('other');
-    const theirs = await failJob(await newClone(other.key), '1501');
+    const theirs = await failJob(await newClone(other.key), '1501', other.id);
     const listed = await api.request('GET', '/v1/dead-letters?include_redriven=true', { key });
     expect(listed.json().data.map((d: { id: string }) => d.id)).not.toContain(theirs.id);
     const res = await api.request('POST', '/v1/dead-letters/redrive', {
@@ -246,7 +254,7 @@ describe('dead letters', () => {
       body: { ids: [theirs.id] },
     });
     expect(res.json().redriven).toBe(0);
-    const job = await getCloneJobById(api.database.db, { id: theirs.cloneJobId });
+    const job = await getCloneJob(api.database.db, { tenantId: other.id, id: theirs.cloneJobId });
     expect(job?.status).toBe('failed');
   });
 });

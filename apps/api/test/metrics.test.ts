@@ -104,7 +104,7 @@ describe('/metrics', () => {
     const queued = await clone();
     const failed = await clone();
     const canceled = await clone(cloneBody({ webhook_url: WEBHOOK_URL }));
-    await transitionCloneJob(db, { id: failed, from: ['queued'], to: 'failed' });
+    await transitionCloneJob(db, { tenantId, id: failed, from: ['queued'], to: 'failed' });
     await insertDeadLetter(db, {
       tenantId,
       cloneJobId: failed,
@@ -118,6 +118,7 @@ describe('/metrics', () => {
       lastResponse: null,
     });
     await appendCloneJobEvent(db, {
+      tenantId,
       cloneJobId: queued,
       kind: 'ambiguous_submit',
       detail: { policy: 'resubmit' },

@@ -107,13 +107,14 @@ function expectedUsage(sent: unknown) {
 describe('upstream answer shapes, from the client to the public API', () => {
   let api: Api;
   let key: string;
+  let tenantId: string;
   let upstream: Server;
   let client: RunningHubClient;
   let answer: Record<string, unknown> = {};
 
   beforeAll(async () => {
     api = await startApi();
-    ({ key } = await api.tenant());
+    ({ key, id: tenantId } = await api.tenant());
     upstream = createServer((req, res) => {
       req.resume();
       req.on('end', () =>
@@ -157,6 +158,7 @@ describe('upstream answer shapes, from the client to the public API', () => {
         expect(task).toMatchObject({ taskId, status: 'SUCCESS', terminal: true });
         if (!task.audio) throw new Error('the client found no audio URL in a result that has one');
         await insertTaskAudio(api.database.db, {
+          tenantId,
           cloneJobId: cloneId,
           task: { ...task, audio: task.audio },
           urlExpiresAt: new Date(),

@@ -2,7 +2,7 @@ import {
   type CloneJob,
   completeBatchIfDone,
   findFinishedRunningBatches,
-  getCloneJobById,
+  getCloneJob,
   listStaleActiveCloneJobs,
 } from '@voxline/db';
 import { enqueue, jobIds } from '@voxline/queue';
@@ -48,9 +48,9 @@ export async function reconcile(ctx: WorkerContext): Promise<ReconcileReport> {
     after = page[page.length - 1]?.id ?? after;
   }
 
-  for (const batchId of await findFinishedRunningBatches(ctx.db, { limit: 1_000 })) {
+  for (const found of await findFinishedRunningBatches(ctx.db, { limit: 1_000 })) {
     const deliveries = await ctx.db.transaction(async (tx) => {
-      const batch = await completeBatchIfDone(tx, { batchId });
+      const batch = await completeBatchIfDone(tx, found);
       return batch ? recordBatchCompleted(tx, batch) : null;
     });
     if (deliveries) {
@@ -77,7 +77,7 @@ async function requeueIfLost(ctx: WorkerContext, listed: CloneJob): Promise<bool
   if (isLive(state)) return false;
   // The page was read before the BullMQ state: a job whose row moved since then has a worker
   // taking it forward (its step just completed), and is not lost.
-  const job = await getCloneJobById(ctx.db, { id: listed.id });
+  const job = await getCloneJob(ctx.db, { tenantId: listed.tenantId, id: listed.id });
   if (
     !job ||
     job.status !== listed.status ||

@@ -30,7 +30,10 @@ describe('clone pipeline against the simulator', () => {
     expect(job?.status).toBe('succeeded');
     expect(job?.attempts).toBe(1);
     expect(job?.upstreamTaskId).toMatch(/^\d{16,}$/);
-    const audio = await getAudioResult(h.db.db, { cloneJobId: ids[0] as string });
+    const audio = await getAudioResult(h.db.db, {
+      tenantId: h.tenantId,
+      cloneJobId: ids[0] as string,
+    });
     expect(audio?.url).toContain(`/files/${job?.upstreamTaskId}`);
     expect(audio?.usage?.consumeMoney).toBe('3.12');
     const [event] = await h.db.db
@@ -41,7 +44,10 @@ describe('clone pipeline against the simulator', () => {
     expect(event?.payload).toMatchObject({
       data: { id: ids[0], status: 'succeeded', audio: { url: audio?.url } },
     });
-    const events = await listCloneJobEvents(h.db.db, { cloneJobId: ids[0] as string });
+    const events = await listCloneJobEvents(h.db.db, {
+      tenantId: h.tenantId,
+      cloneJobId: ids[0] as string,
+    });
     expect(events.filter((e) => e.kind === 'transition').map((e) => e.toStatus)).toEqual([
       'queued',
       'submitting',
@@ -134,18 +140,19 @@ describe('clone pipeline against the simulator', () => {
     );
     expect(
       await transitionCloneJob(h.db.db, {
+        tenantId: h.tenantId,
         id,
         from: ['queued', 'submitting', 'running'],
         to: 'canceled',
       }),
     ).not.toBeNull();
     await waitFor('the dropped result', async () =>
-      (await listCloneJobEvents(h.db.db, { cloneJobId: id })).some(
+      (await listCloneJobEvents(h.db.db, { tenantId: h.tenantId, cloneJobId: id })).some(
         (e) => e.kind === 'result_dropped',
       ),
     );
     expect((await h.jobs(ids))[0]?.status).toBe('canceled');
-    expect(await getAudioResult(h.db.db, { cloneJobId: id })).toBeNull();
+    expect(await getAudioResult(h.db.db, { tenantId: h.tenantId, cloneJobId: id })).toBeNull();
     expect(await h.runtime.context.slots.inUse()).toBe(0);
   });
 
@@ -167,14 +174,19 @@ describe('clone pipeline against the simulator', () => {
     const id = ids[0] as string;
     // As if a worker died after marking the job submitting, before any task id was stored,
     // longer ago than any submit call can last.
-    await transitionCloneJob(h.db.db, { id, from: ['queued'], to: 'submitting' });
+    await transitionCloneJob(h.db.db, {
+      tenantId: h.tenantId,
+      id,
+      from: ['queued'],
+      to: 'submitting',
+    });
     const longAgo = new Date(Date.now() - h.config.RUNNINGHUB_REQUEST_TIMEOUT_MS - 10_000);
     await h.db.db.update(cloneJobs).set({ updatedAt: longAgo }).where(eq(cloneJobs.id, id));
     await h.runtime.context.queues.cloneSubmit.resume();
     const [row] = await h.waitTerminal(ids);
     expect(row?.status).toBe('succeeded');
     expect(row?.attempts).toBe(2);
-    const events = await listCloneJobEvents(h.db.db, { cloneJobId: id });
+    const events = await listCloneJobEvents(h.db.db, { tenantId: h.tenantId, cloneJobId: id });
     expect(events.filter((e) => e.kind === 'ambiguous_submit')).toHaveLength(1);
     const metric = await h.runtime.context.metrics.ambiguousSubmits.get();
     expect(metric.values.find((v) => v.labels.policy === 'resubmit')?.value).toBeGreaterThanOrEqual(
@@ -190,6 +202,7 @@ describe('clone pipeline against the simulator', () => {
     // The test plays a live submitter whose lock lapsed: the job is handed to the worker while
     // the first submit call is still on its way.
     const submitting = await transitionCloneJob(h.db.db, {
+      tenantId: h.tenantId,
       id,
       from: ['queued'],
       to: 'submitting',
@@ -217,6 +230,7 @@ describe('clone pipeline against the simulator', () => {
       },
     ]);
     await transitionCloneJob(h.db.db, {
+      tenantId: h.tenantId,
       id,
       from: ['submitting'],
       to: 'running',
@@ -229,7 +243,7 @@ describe('clone pipeline against the simulator', () => {
     expect(row?.status).toBe('succeeded');
     expect(row?.upstreamTaskId).toBe(task.taskId);
     expect(h.sim.stats().submits).toBe(submitsBefore + 1);
-    const events = await listCloneJobEvents(h.db.db, { cloneJobId: id });
+    const events = await listCloneJobEvents(h.db.db, { tenantId: h.tenantId, cloneJobId: id });
     expect(events.filter((e) => e.kind === 'ambiguous_submit')).toEqual([]);
     await waitFor(
       'the parked step to see the job running and end',
@@ -258,7 +272,9 @@ describe('clone pipeline against the simulator', () => {
     expect(row?.status).toBe('succeeded');
     expect(row?.run).toBe(2);
     expect(row?.attempts).toBe(2);
-    const transitions = (await listCloneJobEvents(h.db.db, { cloneJobId: id }))
+    const transitions = (
+      await listCloneJobEvents(h.db.db, { tenantId: h.tenantId, cloneJobId: id })
+    )
       .filter((e) => e.kind === 'transition')
       .map((e) => e.toStatus);
     expect(transitions).toEqual([

@@ -128,7 +128,10 @@ async function ownBatch(ctx: AppContext, caller: Caller, id: string): Promise<Ba
 
 export async function getBatchResource(ctx: AppContext, caller: Caller, id: string) {
   const batch = await ownBatch(ctx, caller, id);
-  return batchResource(batch, await countBatchStatuses(ctx.db, { batchId: batch.id }));
+  return batchResource(
+    batch,
+    await countBatchStatuses(ctx.db, { tenantId: caller.tenantId, batchId: batch.id }),
+  );
 }
 
 // line_index is an int4: a cursor carrying a larger number (only a forged one can) made
@@ -185,7 +188,11 @@ export async function cancelBatch(ctx: AppContext, caller: Caller, id: string) {
       const deliveries = await recordCloneEvents(tx, jobs);
       if (jobs.length < CANCEL_CHUNK) {
         // Same transaction as the last cancels: no worker can complete the batch in between.
-        const finished = await completeBatchIfDone(tx, { batchId: batch.id, status: 'canceled' });
+        const finished = await completeBatchIfDone(tx, {
+          tenantId: caller.tenantId,
+          batchId: batch.id,
+          status: 'canceled',
+        });
         if (finished) deliveries.push(...(await recordBatchCompleted(tx, finished)));
       }
       return { count: jobs.length, deliveries };
@@ -197,7 +204,10 @@ export async function cancelBatch(ctx: AppContext, caller: Caller, id: string) {
   caller.log.info({ batchId: batch.id, canceled }, 'batch canceled');
   const after = (await getBatch(db, { tenantId: caller.tenantId, id: batch.id })) ?? batch;
   return {
-    ...batchResource(after, await countBatchStatuses(db, { batchId: batch.id })),
+    ...batchResource(
+      after,
+      await countBatchStatuses(db, { tenantId: caller.tenantId, batchId: batch.id }),
+    ),
     canceled,
   };
 }

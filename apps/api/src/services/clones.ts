@@ -46,7 +46,7 @@ export function idempotencyConflict(): ApiError {
 
 async function replayClone(db: Database, existing: CloneJob, hash: string) {
   if (existing.requestHash !== hash) throw idempotencyConflict();
-  const audio = await getAudioResult(db, { cloneJobId: existing.id });
+  const audio = await getAudioResult(db, { tenantId: existing.tenantId, cloneJobId: existing.id });
   return { replayed: true, resource: cloneResource(existing, audio) };
 }
 
@@ -121,12 +121,12 @@ export async function getClone(ctx: AppContext, caller: Caller, id: string) {
  */
 export async function finishBatchIfDone(
   db: Database,
-  batchId: string,
+  batch: { tenantId: string; batchId: string },
   status: 'completed' | 'canceled',
 ): Promise<string[]> {
   return db.transaction(async (tx) => {
-    const batch = await completeBatchIfDone(tx, { batchId, status });
-    return batch ? recordBatchCompleted(tx, batch) : [];
+    const done = await completeBatchIfDone(tx, { ...batch, status });
+    return done ? recordBatchCompleted(tx, done) : [];
   });
 }
 
@@ -143,6 +143,7 @@ export async function cancelClone(ctx: AppContext, caller: Caller, id: string) {
   if (!current) throw notFound('clone');
   const done = await db.transaction(async (tx) => {
     const job = await transitionCloneJob(tx, {
+      tenantId: caller.tenantId,
       id,
       from: ACTIVE_STATUSES,
       to: 'canceled',
@@ -161,7 +162,13 @@ export async function cancelClone(ctx: AppContext, caller: Caller, id: string) {
   // Canceling a batch's last active line finishes the batch (as completed: the batch itself
   // was not canceled).
   if (done.job.batchId) {
-    deliveries.push(...(await finishBatchIfDone(db, done.job.batchId, 'completed')));
+    deliveries.push(
+      ...(await finishBatchIfDone(
+        db,
+        { tenantId: caller.tenantId, batchId: done.job.batchId },
+        'completed',
+      )),
+    );
   }
   await enqueueDeliveriesLogged(ctx.queues, deliveries, caller.log);
   return cloneResource(done.job, null);

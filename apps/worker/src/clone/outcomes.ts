@@ -35,9 +35,12 @@ async function afterTerminal(
   await enqueueDeliveries(ctx.queues, deliveryIds);
   if (!job.batchId) return;
   // Only a batch's last line finds it done: the others skip the transaction with one probe.
-  if (await batchHasActiveLines(ctx.db, { batchId: job.batchId })) return;
+  if (await batchHasActiveLines(ctx.db, { tenantId: job.tenantId, batchId: job.batchId })) return;
   const batchDeliveries = await ctx.db.transaction(async (tx) => {
-    const batch = await completeBatchIfDone(tx, { batchId: job.batchId as string });
+    const batch = await completeBatchIfDone(tx, {
+      tenantId: job.tenantId,
+      batchId: job.batchId as string,
+    });
     return batch ? recordBatchCompleted(tx, batch) : [];
   });
   await enqueueDeliveries(ctx.queues, batchDeliveries);
@@ -52,6 +55,7 @@ export async function recordSuccess(
 ): Promise<boolean> {
   const outcome = await ctx.db.transaction(async (tx) => {
     const done = await transitionCloneJob(tx, {
+      tenantId: job.tenantId,
       id: job.id,
       from: ['submitting', 'running'],
       to: 'succeeded',
@@ -60,6 +64,7 @@ export async function recordSuccess(
     });
     if (!done) return null;
     const audio = await insertTaskAudio(tx, {
+      tenantId: job.tenantId,
       cloneJobId: job.id,
       task,
       urlExpiresAt: new Date(Date.now() + RESULT_URL_LIFETIME_MS),
@@ -85,6 +90,7 @@ export async function recordFailure(
 ): Promise<boolean> {
   const outcome = await ctx.db.transaction(async (tx) => {
     const failed = await transitionCloneJob(tx, {
+      tenantId: job.tenantId,
       id: job.id,
       from,
       to: 'failed',
@@ -134,6 +140,7 @@ export async function recordDroppedResult(
   task: TaskResponse,
 ): Promise<void> {
   await appendCloneJobEvent(ctx.db, {
+    tenantId: job.tenantId,
     cloneJobId: job.id,
     kind: 'result_dropped',
     detail: { taskId: task.taskId, status: task.status },

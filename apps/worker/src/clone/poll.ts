@@ -1,9 +1,4 @@
-import {
-  appendCloneJobEvent,
-  type CloneJob,
-  getCloneJobById,
-  transitionCloneJob,
-} from '@voxline/db';
+import { appendCloneJobEvent, type CloneJob, getCloneJob, transitionCloneJob } from '@voxline/db';
 import { catalog, enqueue, jobIds, type ParsedPayloadOf } from '@voxline/queue';
 import { errorFromFailedTask, isRunningHubError, type TaskResponse } from '@voxline/runninghub';
 import { type Job, UnrecoverableError } from 'bullmq';
@@ -29,7 +24,7 @@ export async function pollStep(
   token: string | undefined,
   data: PollPayload,
 ): Promise<void> {
-  let job = await getCloneJobById(ctx.db, { id: data.cloneJobId });
+  let job = await getCloneJob(ctx.db, { tenantId: data.tenantId, id: data.cloneJobId });
   if (!job || job.run !== data.run) return;
   const holder = slotHolder(job);
 
@@ -37,6 +32,7 @@ export async function pollStep(
     // Either the submit step is about to record the task (a race it may win: then re-read), or
     // it crashed after queueing this poll but before recording the task: adopt it.
     const adopted = await transitionCloneJob(ctx.db, {
+      tenantId: job.tenantId,
       id: job.id,
       from: ['submitting'],
       to: 'running',
@@ -47,7 +43,7 @@ export async function pollStep(
       },
       detail: { taskId: data.taskId, adopted: true },
     });
-    job = adopted ?? (await getCloneJobById(ctx.db, { id: data.cloneJobId }));
+    job = adopted ?? (await getCloneJob(ctx.db, { tenantId: data.tenantId, id: data.cloneJobId }));
     if (!job) return;
   }
   if (job.status !== 'running' && job.status !== 'canceled') {
@@ -171,6 +167,7 @@ async function finish(
   await releaseSlot(ctx, holder);
   if (job.status === 'canceled') {
     await appendCloneJobEvent(ctx.db, {
+      tenantId: job.tenantId,
       cloneJobId: job.id,
       kind: 'result_dropped',
       detail: { code: failure.code },
@@ -184,6 +181,7 @@ async function finish(
 /** The task failed upstream for a reason worth another try: a fresh submission of the same run. */
 async function resubmit(ctx: WorkerContext, job: CloneJob, failure: Failure): Promise<void> {
   const queued = await transitionCloneJob(ctx.db, {
+    tenantId: job.tenantId,
     id: job.id,
     from: ['running'],
     to: 'queued',

@@ -1,9 +1,4 @@
-import {
-  appendCloneJobEvent,
-  type CloneJob,
-  getCloneJobById,
-  transitionCloneJob,
-} from '@voxline/db';
+import { appendCloneJobEvent, type CloneJob, getCloneJob, transitionCloneJob } from '@voxline/db';
 import { catalog, enqueue, jobIds, type ParsedPayloadOf } from '@voxline/queue';
 import { isRunningHubError, type RunningHubError } from '@voxline/runninghub';
 import { type Job, UnrecoverableError } from 'bullmq';
@@ -33,7 +28,7 @@ export async function submitStep(
   token: string | undefined,
   data: SubmitPayload,
 ): Promise<void> {
-  let job = await getCloneJobById(ctx.db, { id: data.cloneJobId });
+  let job = await getCloneJob(ctx.db, { tenantId: data.tenantId, id: data.cloneJobId });
   // Gone, finished, canceled, or a job of an earlier run: nothing to do.
   if (!job || job.run !== data.run) return;
   const log = ctx.logger.child({ jobId: job.id, batchId: job.batchId, tenantId: job.tenantId });
@@ -64,6 +59,7 @@ export async function submitStep(
   }
 
   const submitting = await transitionCloneJob(ctx.db, {
+    tenantId: job.tenantId,
     id: job.id,
     from: ['queued'],
     to: 'submitting',
@@ -127,6 +123,7 @@ export async function submitStep(
     },
   ]);
   await transitionCloneJob(ctx.db, {
+    tenantId: job.tenantId,
     id: job.id,
     from: ['submitting'],
     to: 'running',
@@ -193,6 +190,7 @@ async function resolveAmbiguousSubmit(
     'ambiguous submit: crashed between submit and recording the task',
   );
   await appendCloneJobEvent(ctx.db, {
+    tenantId: job.tenantId,
     cloneJobId: job.id,
     kind: 'ambiguous_submit',
     detail: { policy },
@@ -214,6 +212,7 @@ async function resolveAmbiguousSubmit(
     return null;
   }
   return transitionCloneJob(ctx.db, {
+    tenantId: job.tenantId,
     id: job.id,
     from: ['submitting'],
     to: 'queued',
@@ -234,6 +233,7 @@ async function handleSubmitError(
     // Upstream is full (other clients share the key) or has no instance: not this job's fault,
     // so no attempt is spent.
     await transitionCloneJob(ctx.db, {
+      tenantId: job.tenantId,
       id: job.id,
       from: ['submitting'],
       to: 'queued',
@@ -254,6 +254,7 @@ async function handleSubmitError(
     const policy = ctx.config.AMBIGUOUS_SUBMIT_POLICY;
     ctx.metrics.ambiguousSubmits.inc({ policy });
     await appendCloneJobEvent(ctx.db, {
+      tenantId: job.tenantId,
       cloneJobId: job.id,
       kind: 'ambiguous_submit',
       detail: { policy, reason: 'response_lost', code: error.code },
@@ -287,6 +288,7 @@ async function handleSubmitError(
     throw new UnrecoverableError(`${failure.code}: ${failure.message}`);
   }
   await transitionCloneJob(ctx.db, {
+    tenantId: job.tenantId,
     id: job.id,
     from: ['submitting'],
     to: 'queued',
