@@ -61,3 +61,16 @@ else
   echo "services: install Redis 7 (e.g. apt-get install redis-server) or Docker, then run this again." >&2
   exit 1
 fi
+
+# Not a service, but what the simulator speaks with (espeak-ng) and encodes MP3 with (lame):
+# without them the results are tones and the simulator's speech tests fail saying so.
+if ! command -v espeak-ng >/dev/null 2>&1 || ! command -v lame >/dev/null 2>&1; then
+  if [ -x "$(command -v apt-get)" ] && [ "$(id -u)" = "0" ]; then
+    echo "services: installing Debian's espeak-ng and lame (the simulator's speech)"
+    if ! { apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq espeak-ng lame >/dev/null; }; then
+      echo "services: could not install espeak-ng and lame; the simulator falls back to tones" >&2
+    fi
+  else
+    echo "services: espeak-ng or lame is missing: install them to hear the text (e.g. sudo apt-get install espeak-ng lame); until then results are tones" >&2
+  fi
+fi
