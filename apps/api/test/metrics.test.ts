@@ -2,6 +2,7 @@ import { appendCloneJobEvent, insertDeadLetter, transitionCloneJob } from '@voxl
 import { createLogger } from '@voxline/logger';
 import { createMetrics } from '@voxline/metrics';
 import {
+  catalog,
   closeQueues,
   createQueues,
   createRedis,
@@ -141,6 +142,22 @@ describe('/metrics', () => {
     expect(delta('voxline_webhook_deliveries_pending{retrying="false"}')).toBe(1);
     expect(after.get('voxline_upstream_slots_in_use')).toBe(1);
     await slots.release(queued);
+  });
+
+  it('counts the jobs of a paused queue as waiting, with no paused series', async () => {
+    const queue = api.queues.maintenance;
+    const before = await scrape();
+    await queue.pause();
+    try {
+      await queue.add(catalog.maintenance.job, { task: 'reconcile' });
+      const after = await scrape();
+      const waiting = 'voxline_queue_jobs{queue="maintenance",state="waiting"}';
+      expect((after.get(waiting) ?? 0) - (before.get(waiting) ?? 0)).toBe(1);
+      expect([...after.keys()].filter((name) => name.includes('state="paused"'))).toEqual([]);
+    } finally {
+      await queue.obliterate({ force: true });
+      await queue.resume();
+    }
   });
 });
 

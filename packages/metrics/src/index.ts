@@ -100,7 +100,7 @@ function createStateMetrics(registry: Registry) {
   return {
     queueJobs: new Gauge({
       name: 'voxline_queue_jobs',
-      help: 'BullMQ jobs by queue and state (waiting, prioritized, delayed, active, completed, failed, paused, waiting-children)',
+      help: 'BullMQ jobs by queue and state (waiting, prioritized, delayed, active, completed, failed, waiting-children; jobs of a paused queue are waiting)',
       labelNames: ['queue', 'state'] as const,
       registers,
     }),

@@ -24,6 +24,7 @@ import { within } from './within.js';
  * `voxline_clone_outcomes_total`.
  */
 
+// BullMQ 6 has no `paused` state: the jobs of a paused queue are counted as `waiting`.
 export const JOB_STATES = [
   'waiting',
   'prioritized',
@@ -31,7 +32,6 @@ export const JOB_STATES = [
   'active',
   'completed',
   'failed',
-  'paused',
   'waiting-children',
 ] as const satisfies readonly JobType[];
 
