@@ -1,16 +1,11 @@
 import {
   type CloneJob,
-  completeBatchIfDone,
   findFinishedRunningBatches,
   getCloneJob,
   listStaleActiveCloneJobs,
 } from '@voxline/db';
-import { enqueue, jobIds } from '@voxline/queue';
-import {
-  enqueueDeliveries,
-  recordBatchCompleted,
-  requeueStrandedDeliveries,
-} from '@voxline/webhooks';
+import { enqueue, jobIds, submitJob } from '@voxline/queue';
+import { completeBatch, enqueueDeliveries, requeueStrandedDeliveries } from '@voxline/webhooks';
 import { ensurePollJob } from './clone/submit.js';
 import type { WorkerContext } from './context.js';
 
@@ -49,10 +44,7 @@ export async function reconcile(ctx: WorkerContext): Promise<ReconcileReport> {
   }
 
   for (const found of await findFinishedRunningBatches(ctx.db, { limit: 1_000 })) {
-    const deliveries = await ctx.db.transaction(async (tx) => {
-      const batch = await completeBatchIfDone(tx, found);
-      return batch ? recordBatchCompleted(tx, batch) : null;
-    });
+    const deliveries = await completeBatch(ctx.db, found);
     if (deliveries) {
       report.batchesCompleted += 1;
       await enqueueDeliveries(ctx.queues, deliveries);
@@ -96,13 +88,7 @@ async function requeueIfLost(ctx: WorkerContext, listed: CloneJob): Promise<bool
   // the ambiguous-submit policy.
   const id = jobIds.submit(job.id, job.run);
   if (state === 'failed' || state === 'completed') await ctx.queues.cloneSubmit.remove(id);
-  await enqueue(ctx.queues, 'cloneSubmit', [
-    {
-      jobId: id,
-      data: { cloneJobId: job.id, tenantId: job.tenantId, run: job.run },
-      options: { priority: job.priority },
-    },
-  ]);
+  await enqueue(ctx.queues, 'cloneSubmit', [submitJob(job)]);
   return true;
 }
 

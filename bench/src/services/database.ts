@@ -4,7 +4,7 @@ import {
   createTenant,
   type DbHandle,
   insertBatch,
-  insertCloneJobsBulk,
+  insertCloneJobs,
   newId,
   runMigrations,
 } from '@voxline/db';
@@ -102,7 +102,7 @@ export async function loadBatch(
       voice: VOICE,
       requestHash: batchId,
     });
-    await insertCloneJobsBulk(tx, rows);
+    await insertCloneJobs(tx, rows);
   });
   const committedAt = Date.now();
   await enqueue(

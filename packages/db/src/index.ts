@@ -9,6 +9,7 @@ export * from './repos/dead-letter-queries.js';
 export * from './repos/dead-letters.js';
 export * from './repos/results.js';
 export * from './repos/tenants.js';
+export * from './repos/transitions.js';
 export * from './repos/webhook-deliveries.js';
 export * from './repos/webhooks.js';
 export * from './schema/index.js';

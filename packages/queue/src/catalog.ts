@@ -132,3 +132,18 @@ export const jobIds = {
   submit: (cloneJobId: string, run: number) => `submit-${cloneJobId}-${run}`,
   poll: (cloneJobId: string, run: number) => `poll-${cloneJobId}-${run}`,
 } as const;
+
+/**
+ * The submit step of a clone job's current run, as every producer enqueues it (the API, a
+ * redrive, the reconciler, a resubmit): `enqueue(queues, 'cloneSubmit', jobs.map(...))`.
+ */
+export function submitJob(
+  job: { id: string; tenantId: string; run: number; priority: number },
+  delayMs?: number,
+): { jobId: string; data: PayloadOf<'cloneSubmit'>; options: JobsOptions } {
+  return {
+    jobId: jobIds.submit(job.id, job.run),
+    data: { cloneJobId: job.id, tenantId: job.tenantId, run: job.run },
+    options: { priority: job.priority, ...(delayMs !== undefined ? { delay: delayMs } : {}) },
+  };
+}

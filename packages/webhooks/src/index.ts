@@ -8,6 +8,7 @@ export {
 export { EVENT_TYPES, type EventEnvelope, type EventType } from './events.js';
 export { urlForLog } from './log-url.js';
 export {
+  completeBatch,
   type EventInput,
   enqueueDeliveries,
   recordBatchCompleted,

@@ -4,6 +4,7 @@ import {
   batchResource,
   type CloneJob,
   cloneResource,
+  completeBatchIfDone,
   countBatchStatuses,
   type Executor,
   findStrandedDeliveries,
@@ -143,6 +144,22 @@ export async function recordBatchCompleted(tx: Executor, batch: Batch): Promise<
     data: batchResource(batch, counts),
     batchId: batch.id,
     targetUrl: batch.webhookUrl,
+  });
+}
+
+/**
+ * Finishes a running batch none of whose lines is active (`completed`, or `canceled` when a
+ * cancel asked) and records its `batch.completed`, in one transaction (a savepoint when the
+ * caller is in one). Returns the deliveries to enqueue once committed, or null when this call
+ * did not finish it (a line is still active, or another caller won).
+ */
+export async function completeBatch(
+  db: Executor,
+  params: { tenantId: string; batchId: string; status?: 'completed' | 'canceled' },
+): Promise<string[] | null> {
+  return db.transaction(async (tx) => {
+    const batch = await completeBatchIfDone(tx, params);
+    return batch ? recordBatchCompleted(tx, batch) : null;
   });
 }
 

@@ -4,19 +4,18 @@ import {
   type CloneStatus,
   cancelActiveBatchJobs,
   cloneResource,
-  completeBatchIfDone,
   countBatchStatuses,
   findBatchByIdempotencyKey,
   getBatch,
   insertBatch,
-  insertCloneJobsBulk,
+  insertCloneJobs,
   listBatchCloneJobs,
   type NewCloneJob,
   newId,
 } from '@voxline/db';
 import { PRIORITY } from '@voxline/queue';
 import { VOICE_FIELDS, type VoiceCloneParams } from '@voxline/runninghub';
-import { recordBatchCompleted, recordCloneEvents } from '@voxline/webhooks';
+import { completeBatch, recordCloneEvents } from '@voxline/webhooks';
 import type { AppContext } from '../context.js';
 import { isUniqueViolation, notFound, validationError } from '../errors.js';
 import { UUID_PATTERN } from '../schemas/common.js';
@@ -100,7 +99,7 @@ export async function createBatch(
         idempotencyKey: idempotencyKey ?? null,
         requestHash: hash,
       });
-      await insertCloneJobsBulk(tx, rows);
+      await insertCloneJobs(tx, rows);
       return inserted;
     });
   } catch (error) {
@@ -188,12 +187,12 @@ export async function cancelBatch(ctx: AppContext, caller: Caller, id: string) {
       const deliveries = await recordCloneEvents(tx, jobs);
       if (jobs.length < CANCEL_CHUNK) {
         // Same transaction as the last cancels: no worker can complete the batch in between.
-        const finished = await completeBatchIfDone(tx, {
+        const finished = await completeBatch(tx, {
           tenantId: caller.tenantId,
           batchId: batch.id,
           status: 'canceled',
         });
-        if (finished) deliveries.push(...(await recordBatchCompleted(tx, finished)));
+        if (finished) deliveries.push(...finished);
       }
       return { count: jobs.length, deliveries };
     });

@@ -4,7 +4,6 @@ import {
   type CloneRequest,
   type CloneResource,
   cloneResource,
-  completeBatchIfDone,
   type Database,
   findCloneJobByIdempotencyKey,
   getAudioResult,
@@ -16,7 +15,7 @@ import {
 } from '@voxline/db';
 import { PRIORITY } from '@voxline/queue';
 import { toSubmitBody, type VoiceCloneParams } from '@voxline/runninghub';
-import { recordBatchCompleted, recordCloneEvent } from '@voxline/webhooks';
+import { completeBatch, recordCloneEvent } from '@voxline/webhooks';
 import type { FastifyBaseLogger } from 'fastify';
 import type { AppContext } from '../context.js';
 import { ApiError, isUniqueViolation, notFound, validationError } from '../errors.js';
@@ -116,21 +115,6 @@ export async function getClone(ctx: AppContext, caller: Caller, id: string) {
 }
 
 /**
- * Marks a batch finished once its last active line is terminal, with its `batch.completed`
- * event in the same transaction. Returns the deliveries to enqueue.
- */
-export async function finishBatchIfDone(
-  db: Database,
-  batch: { tenantId: string; batchId: string },
-  status: 'completed' | 'canceled',
-): Promise<string[]> {
-  return db.transaction(async (tx) => {
-    const done = await completeBatchIfDone(tx, { ...batch, status });
-    return done ? recordBatchCompleted(tx, done) : [];
-  });
-}
-
-/**
  * Cancels one clone. Only voxline's record changes: RunningHub has no v2 cancel, so a task
  * already submitted is left to finish upstream (and is paid for); its result is dropped. The
  * worker keeps polling such a task only to learn when it ends and free the upstream slot, and
@@ -163,11 +147,8 @@ export async function cancelClone(ctx: AppContext, caller: Caller, id: string) {
   // was not canceled).
   if (done.job.batchId) {
     deliveries.push(
-      ...(await finishBatchIfDone(
-        db,
-        { tenantId: caller.tenantId, batchId: done.job.batchId },
-        'completed',
-      )),
+      ...((await completeBatch(db, { tenantId: caller.tenantId, batchId: done.job.batchId })) ??
+        []),
     );
   }
   await enqueueDeliveriesLogged(ctx.queues, deliveries, caller.log);

@@ -1,5 +1,5 @@
 import type { CloneJob } from '@voxline/db';
-import { enqueue, jobIds, type Queues } from '@voxline/queue';
+import { enqueue, type Queues, submitJob } from '@voxline/queue';
 import { enqueueDeliveries } from '@voxline/webhooks';
 import type { FastifyBaseLogger as Logger } from 'fastify';
 
@@ -18,11 +18,7 @@ export async function enqueueSubmits(
     await enqueue(
       queues,
       'cloneSubmit',
-      jobs.map((job) => ({
-        jobId: jobIds.submit(job.id, job.run),
-        data: { cloneJobId: job.id, tenantId: job.tenantId, run: job.run },
-        options: { priority: job.priority },
-      })),
+      jobs.map((job) => submitJob(job)),
     );
     return true;
   } catch (error) {

@@ -1,5 +1,7 @@
 import type { Config } from '@voxline/config';
 import {
+  ACTIVE_STATUSES,
+  activeStatusSql,
   cloneJobEvents,
   cloneJobs,
   type Database,
@@ -82,12 +84,11 @@ async function readPostgres(db: Database): Promise<PostgresState> {
     async (tx) => {
       // Bounds the queries on the server too: a timed-out scrape must not leave them running.
       await tx.execute(sql.raw(`set local statement_timeout = ${SOURCE_TIMEOUT_MS}`));
-      // The predicate is the one of `clone_jobs_active_idx`, written out so the planner can
-      // use that partial index.
+      // The predicate of `clone_jobs_active_idx`, so the planner can use that partial index.
       const active = await tx
         .select({ status: cloneJobs.status, n: count() })
         .from(cloneJobs)
-        .where(sql`${cloneJobs.status} in ('queued', 'submitting', 'running')`)
+        .where(activeStatusSql(cloneJobs.status))
         .groupBy(cloneJobs.status);
       const deadLetterCounts = await tx
         .select({ errorCode: deadLetters.errorCode, n: count() })
@@ -180,7 +181,7 @@ export function createScraper(deps: ScraperDeps) {
         state.cloneJobsActive,
         'status',
         pg.active.map((r) => ({ key: r.status, n: r.n })),
-        ['queued', 'submitting', 'running'],
+        ACTIVE_STATUSES,
       );
       replaceSeries(
         state.deadLettersPending,

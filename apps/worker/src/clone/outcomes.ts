@@ -3,7 +3,6 @@ import {
   batchHasActiveLines,
   type CloneJob,
   type CloneStatus,
-  completeBatchIfDone,
   insertDeadLetter,
   insertTaskAudio,
   type SucceededTask,
@@ -11,7 +10,7 @@ import {
 } from '@voxline/db';
 import { enqueue } from '@voxline/queue';
 import type { TaskResponse } from '@voxline/runninghub';
-import { enqueueDeliveries, recordBatchCompleted, recordCloneEvent } from '@voxline/webhooks';
+import { completeBatch, enqueueDeliveries, recordCloneEvent } from '@voxline/webhooks';
 import type { WorkerContext } from '../context.js';
 
 // RunningHub does not say how long result links live; about a day is reported.
@@ -36,14 +35,11 @@ async function afterTerminal(
   if (!job.batchId) return;
   // Only a batch's last line finds it done: the others skip the transaction with one probe.
   if (await batchHasActiveLines(ctx.db, { tenantId: job.tenantId, batchId: job.batchId })) return;
-  const batchDeliveries = await ctx.db.transaction(async (tx) => {
-    const batch = await completeBatchIfDone(tx, {
-      tenantId: job.tenantId,
-      batchId: job.batchId as string,
-    });
-    return batch ? recordBatchCompleted(tx, batch) : [];
+  const batchDeliveries = await completeBatch(ctx.db, {
+    tenantId: job.tenantId,
+    batchId: job.batchId,
   });
-  await enqueueDeliveries(ctx.queues, batchDeliveries);
+  if (batchDeliveries) await enqueueDeliveries(ctx.queues, batchDeliveries);
 }
 
 /** Stores the audio and marks the job succeeded, atomically; false if it was no longer running. */

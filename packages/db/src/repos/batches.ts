@@ -1,8 +1,8 @@
-import { and, count, eq, inArray, sql } from 'drizzle-orm';
+import { and, count, eq, sql } from 'drizzle-orm';
 import type { Executor } from '../client.js';
 import { type Batch, batches } from '../schema/batches.js';
 import { cloneJobs } from '../schema/clone-jobs.js';
-import { CLONE_STATUSES, type CloneStatus } from '../schema/enums.js';
+import { activeStatusSql, CLONE_STATUSES, type CloneStatus } from '../schema/enums.js';
 
 export type StatusCounts = Record<CloneStatus, number>;
 
@@ -62,7 +62,7 @@ export async function batchHasActiveLines(
       and(
         eq(cloneJobs.batchId, params.batchId),
         eq(cloneJobs.tenantId, params.tenantId),
-        inArray(cloneJobs.status, ['queued', 'submitting', 'running']),
+        activeStatusSql(cloneJobs.status),
       ),
     )
     .limit(1);
@@ -88,7 +88,7 @@ export async function completeBatchIfDone(
         eq(batches.tenantId, params.tenantId),
         eq(batches.status, 'running'),
         sql`not exists (select 1 from ${cloneJobs} where ${cloneJobs.batchId} = ${params.batchId}
-            and ${cloneJobs.status} in ('queued', 'submitting', 'running'))`,
+            and ${activeStatusSql(cloneJobs.status)})`,
       ),
     )
     .returning();
@@ -107,7 +107,7 @@ export async function findFinishedRunningBatches(
       and(
         eq(batches.status, 'running'),
         sql`not exists (select 1 from ${cloneJobs} where ${cloneJobs.batchId} = ${batches.id}
-            and ${cloneJobs.status} in ('queued', 'submitting', 'running'))`,
+            and ${activeStatusSql(cloneJobs.status)})`,
       ),
     )
     .limit(params.limit);

@@ -1,9 +1,9 @@
 import { and, asc, eq, gt, gte, inArray, isNull, or, type SQL, sql } from 'drizzle-orm';
 import type { Executor } from '../client.js';
 import { type Batch, batches } from '../schema/batches.js';
-import { cloneJobEvents } from '../schema/clone-job-events.js';
 import { type CloneJob, cloneJobs } from '../schema/clone-jobs.js';
 import { type DeadLetter, deadLetters } from '../schema/dead-letters.js';
+import { transitionCloneJobs } from './transitions.js';
 
 /** Listing and redrive of a tenant's dead letters (the producer API's view of them). */
 
@@ -79,9 +79,10 @@ export async function redriveDeadLetters(
   params: RedriveSelection & { afterId?: string; limit: number },
 ): Promise<RedriveChunk> {
   return db.transaction(async (tx) => {
-    const letters = await tx
-      .select()
+    const found = await tx
+      .select({ letter: deadLetters, run: cloneJobs.run })
       .from(deadLetters)
+      .innerJoin(cloneJobs, eq(cloneJobs.id, deadLetters.cloneJobId))
       .where(
         and(
           eq(deadLetters.tenantId, params.tenantId),
@@ -96,36 +97,38 @@ export async function redriveDeadLetters(
       )
       .orderBy(asc(deadLetters.id))
       .limit(params.limit)
-      .for('update');
+      .for('update', { of: deadLetters });
+    const letters = found.map((f) => f.letter);
     const lastId = letters.at(-1)?.id ?? null;
     if (letters.length === 0) return { lastId, scanned: 0, redriven: [], reopenedBatches: [] };
 
     // A job could have more than one pending dead letter (an old one never redriven): the
     // latest one describes the failure being redriven, and all of them are settled by it.
     const latestByJob = new Map<string, DeadLetter>();
-    for (const letter of letters) latestByJob.set(letter.cloneJobId, letter);
+    const detailById = new Map<string, Record<string, unknown>>();
+    for (const { letter, run } of found) {
+      latestByJob.set(letter.cloneJobId, letter);
+      // The run read here is the one moved from: the transition only moves a job still failed.
+      detailById.set(letter.cloneJobId, { deadLetterId: letter.id, run: run + 1 });
+    }
 
-    const jobs = await tx
-      .update(cloneJobs)
-      .set({
-        status: 'queued',
+    const jobs = await transitionCloneJobs(tx, {
+      tenantId: params.tenantId,
+      target: { ids: [...latestByJob.keys()] },
+      // A job that is no longer failed is left alone.
+      from: ['failed'],
+      to: 'queued',
+      set: {
         run: sql`${cloneJobs.run} + 1`,
         errorCode: null,
         errorMessage: null,
         upstreamTaskId: null,
         submittedAt: null,
         completedAt: null,
-        updatedAt: sql`now()`,
-      })
-      .where(
-        and(
-          inArray(cloneJobs.id, [...latestByJob.keys()]),
-          eq(cloneJobs.tenantId, params.tenantId),
-          // The conditional transition: a job that is no longer failed is left alone.
-          eq(cloneJobs.status, 'failed'),
-        ),
-      )
-      .returning();
+      },
+      detail: { redrive: true },
+      detailById,
+    });
     if (jobs.length === 0)
       return { lastId, scanned: letters.length, redriven: [], reopenedBatches: [] };
 
@@ -134,15 +137,6 @@ export async function redriveDeadLetters(
       if (!letter) throw new Error(`redriven job ${job.id} has no dead letter`);
       return { deadLetterId: letter.id, job };
     });
-    await tx.insert(cloneJobEvents).values(
-      redriven.map(({ deadLetterId, job }) => ({
-        cloneJobId: job.id,
-        kind: 'transition',
-        fromStatus: 'failed' as const,
-        toStatus: 'queued' as const,
-        detail: { redrive: true, deadLetterId, run: job.run },
-      })),
-    );
     const redrivenJobIds = new Set(jobs.map((j) => j.id));
     await tx
       .update(deadLetters)
