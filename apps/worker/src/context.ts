@@ -5,6 +5,8 @@ import type { Metrics } from '@voxline/metrics';
 import type { Queues, UpstreamSlots } from '@voxline/queue';
 import type { RunningHubClient } from '@voxline/runninghub';
 import type { Redis } from 'ioredis';
+import type { PollSchedule } from './clone/poll-schedule.js';
+import type { SlotWaiters } from './clone/slot-waiters.js';
 
 /** What every processor needs, built once per process by the runtime. */
 export interface WorkerContext {
@@ -13,6 +15,9 @@ export interface WorkerContext {
   redis: Redis;
   queues: Queues;
   slots: UpstreamSlots;
+  slotWaiters: SlotWaiters;
+  /** Learned task durations, shared by every worker process through Redis. */
+  schedule: PollSchedule;
   upstream: RunningHubClient;
   logger: Logger;
   metrics: Metrics;

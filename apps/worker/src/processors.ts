@@ -4,14 +4,16 @@ import { pollStep } from './clone/poll.js';
 import { submitStep } from './clone/submit.js';
 import type { WorkerContext } from './context.js';
 import { reconcile } from './reconciler.js';
+import { settle } from './step.js';
 
-// Thin processors: parse the payload with the catalog's schema, hand over to the step.
+// Thin processors: parse the payload with the catalog's schema, run the step, and settle its
+// outcome with BullMQ.
 
-export const processSubmit = (ctx: WorkerContext) => (job: Job, token?: string) =>
-  submitStep(ctx, job, token, parsePayload('cloneSubmit', job.data));
+export const processSubmit = (ctx: WorkerContext) => async (job: Job, token?: string) =>
+  settle(job, token, await submitStep(ctx, job.id ?? '', parsePayload('cloneSubmit', job.data)));
 
-export const processPoll = (ctx: WorkerContext) => (job: Job, token?: string) =>
-  pollStep(ctx, job, token, parsePayload('clonePoll', job.data));
+export const processPoll = (ctx: WorkerContext) => async (job: Job, token?: string) =>
+  settle(job, token, await pollStep(ctx, job.id ?? '', parsePayload('clonePoll', job.data)));
 
 export const processMaintenance = (ctx: WorkerContext) => async (job: Job) => {
   parsePayload('maintenance', job.data);

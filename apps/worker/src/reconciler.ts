@@ -6,7 +6,7 @@ import {
 } from '@voxline/db';
 import { enqueue, jobIds, submitJob } from '@voxline/queue';
 import { completeBatch, enqueueDeliveries, requeueStrandedDeliveries } from '@voxline/webhooks';
-import { ensurePollJob } from './clone/submit.js';
+import { ensurePollJob } from './clone/poll-jobs.js';
 import type { WorkerContext } from './context.js';
 
 const PAGE = 500;

@@ -1,16 +1,28 @@
-import { DelayedError, type Job } from 'bullmq';
+import { DelayedError, type Job, UnrecoverableError } from 'bullmq';
+import type { StepOutcome } from './step-outcome.js';
 
 /**
- * Parks the job until `delayMs` from now and ends this step. BullMQ requires the job to move
- * itself and then throw DelayedError; nothing in a processor ever sleeps.
+ * Turns a step's outcome into BullMQ's terms. A delay moves the job itself and then throws
+ * DelayedError, as BullMQ requires (nothing in a processor ever sleeps); a failure throws
+ * UnrecoverableError, so BullMQ does not spend retries on what was already decided. Any other
+ * error a step throws is an infrastructure failure (a database outage) and is left to BullMQ's
+ * own retries.
  */
-export async function delayStep(
+export async function settle(
   job: Job,
   token: string | undefined,
-  delayMs: number,
-): Promise<never> {
-  await job.moveToDelayed(Date.now() + Math.max(0, Math.round(delayMs)), token);
-  throw new DelayedError();
+  outcome: StepOutcome,
+): Promise<void> {
+  switch (outcome.kind) {
+    case 'done':
+      return;
+    case 'delay':
+      if (outcome.data) await job.updateData(outcome.data);
+      await job.moveToDelayed(Date.now() + Math.max(0, Math.round(outcome.ms)), token);
+      throw new DelayedError();
+    case 'fail':
+      throw new UnrecoverableError(`${outcome.code}: ${outcome.message}`);
+  }
 }
 
 /** Exponential backoff with full jitter: spreads retries of many jobs that failed together. */

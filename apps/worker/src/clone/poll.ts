@@ -1,17 +1,15 @@
 import { appendCloneJobEvent, type CloneJob, getCloneJob, transitionCloneJob } from '@voxline/db';
-import { catalog, enqueue, jobIds, type ParsedPayloadOf } from '@voxline/queue';
+import { catalog, enqueue, jobIds, type ParsedPayloadOf, submitJob } from '@voxline/queue';
 import { errorFromFailedTask, isRunningHubError, type TaskResponse } from '@voxline/runninghub';
-import { type Job, UnrecoverableError } from 'bullmq';
 import type { WorkerContext } from '../context.js';
-import { backoffDelay, delayStep, jitter } from '../step.js';
+import { backoffDelay, jitter } from '../step.js';
+import { delay, done, fail, type StepOutcome } from '../step-outcome.js';
 import { type Failure, recordDroppedResult, recordFailure, recordSuccess } from './outcomes.js';
-import { PollSchedule } from './poll-schedule.js';
 import { slotHolder } from './slot-holder.js';
 import { releaseSlot } from './submit.js';
 
 type PollPayload = ParsedPayloadOf<'clonePoll'>;
-
-const SOURCE_QUEUE = catalog.clonePoll.queue;
+type Source = { queue: string; jobId: string; attempts: number };
 
 /**
  * The poll step: one query of the upstream task. Not finished: park the job until the next
@@ -20,12 +18,11 @@ const SOURCE_QUEUE = catalog.clonePoll.queue;
  */
 export async function pollStep(
   ctx: WorkerContext,
-  bullJob: Job,
-  token: string | undefined,
+  bullJobId: string,
   data: PollPayload,
-): Promise<void> {
+): Promise<StepOutcome> {
   let job = await getCloneJob(ctx.db, { tenantId: data.tenantId, id: data.cloneJobId });
-  if (!job || job.run !== data.run) return;
+  if (!job || job.run !== data.run) return done;
   const holder = slotHolder(job);
 
   if (job.status === 'submitting') {
@@ -44,19 +41,15 @@ export async function pollStep(
       detail: { taskId: data.taskId, adopted: true },
     });
     job = adopted ?? (await getCloneJob(ctx.db, { tenantId: data.tenantId, id: data.cloneJobId }));
-    if (!job) return;
+    if (!job) return done;
   }
   if (job.status !== 'running' && job.status !== 'canceled') {
     await releaseSlot(ctx, holder);
-    return;
+    return done;
   }
 
-  const schedule = new PollSchedule(ctx.redis, ctx.config.QUEUE_PREFIX, {
-    minMs: ctx.config.POLL_MIN_INTERVAL_MS,
-    maxMs: ctx.config.POLL_MAX_INTERVAL_MS,
-  });
   const elapsed = Date.now() - data.submittedAt;
-  const source = { queue: SOURCE_QUEUE, jobId: bullJob.id ?? '', attempts: job.attempts };
+  const source = { queue: catalog.clonePoll.queue, jobId: bullJobId, attempts: job.attempts };
 
   let task: TaskResponse;
   try {
@@ -67,25 +60,22 @@ export async function pollStep(
       // Unknown or expired upstream: every further query would say so again. A resubmit may
       // pay for the line twice (the task may have run), so the line fails for a person to
       // judge, and a redrive submits it afresh.
-      await finish(ctx, job, holder, source, {
+      return finish(ctx, job, holder, source, {
         code: 'UPSTREAM_TASK_LOST',
         message: `upstream has no task ${data.taskId}: ${error.message}`,
         lastResponse: error.raw,
       });
-      return;
     }
     const queryErrors = data.queryErrors + 1;
     if (error.kind === 'fatal' || queryErrors > ctx.config.POLL_MAX_QUERY_ERRORS) {
-      await finish(ctx, job, holder, source, {
+      return finish(ctx, job, holder, source, {
         code: error.code ?? 'QUERY_ERROR',
         message: error.message,
         lastResponse: error.raw,
       });
-      return;
     }
-    await bullJob.updateData({ ...data, queryErrors });
     // Official clients back off min(2n, 10) s between failed queries.
-    const delay = Math.max(
+    const wait = Math.max(
       error.retryAfterMs ?? 0,
       backoffDelay(
         queryErrors,
@@ -93,8 +83,8 @@ export async function pollStep(
         Math.min(ctx.config.RETRY_MAX_DELAY_MS, 10_000),
       ),
     );
-    await ctx.slots.hold(holder, delay + ctx.config.SLOT_LEASE_MARGIN_MS);
-    return delayStep(bullJob, token, delay);
+    await ctx.slots.hold(holder, wait + ctx.config.SLOT_LEASE_MARGIN_MS);
+    return delay(wait, { ...data, queryErrors });
   }
 
   const polls = data.polls + 1;
@@ -102,18 +92,16 @@ export async function pollStep(
     if (elapsed > ctx.config.POLL_DEADLINE_MS) {
       // Best effort: there is no v2 cancel, and the task may well go on upstream.
       await ctx.upstream.cancelTask(data.taskId);
-      await finish(ctx, job, holder, source, {
+      return finish(ctx, job, holder, source, {
         code: 'POLL_DEADLINE',
         message: `task still ${task.status} after ${Math.round(elapsed / 1000)} s`,
         lastResponse: task.raw,
       });
-      return;
     }
-    const estimate = await schedule.estimate(job.request.model, job.request.text.length);
-    const delay = jitter(schedule.nextDelay(estimate, elapsed));
-    await bullJob.updateData({ ...data, polls, queryErrors: 0 });
-    await ctx.slots.hold(holder, delay + ctx.config.SLOT_LEASE_MARGIN_MS);
-    return delayStep(bullJob, token, delay);
+    const estimate = await ctx.schedule.estimate(job.request.model, job.request.text.length);
+    const wait = jitter(ctx.schedule.nextDelay(estimate, elapsed));
+    await ctx.slots.hold(holder, wait + ctx.config.SLOT_LEASE_MARGIN_MS);
+    return delay(wait, { ...data, polls, queryErrors: 0 });
   }
 
   ctx.metrics.pollsPerTask.observe(polls);
@@ -121,18 +109,18 @@ export async function pollStep(
   if (job.status === 'canceled') {
     await releaseSlot(ctx, holder);
     await recordDroppedResult(ctx, job, task);
-    return;
+    return done;
   }
 
   if (task.status === 'SUCCESS' && task.audio) {
-    await schedule.observe(
+    await ctx.schedule.observe(
       job.request.model,
       job.request.text.length,
       observedDuration(task, elapsed, polls),
     );
     await releaseSlot(ctx, holder);
     await recordSuccess(ctx, job, { ...task, audio: task.audio });
-    return;
+    return done;
   }
 
   const error =
@@ -147,23 +135,23 @@ export async function pollStep(
   if (error.kind !== 'fatal' && job.attempts < ctx.config.SUBMIT_MAX_ATTEMPTS) {
     await releaseSlot(ctx, holder);
     await resubmit(ctx, job, { code: error.code ?? 'TASK_FAILED', message: error.message });
-    return;
+    return done;
   }
-  await finish(ctx, job, holder, source, {
+  return finish(ctx, job, holder, source, {
     code: error.code ?? 'TASK_FAILED',
     message: error.message,
     lastResponse: task.raw,
   });
 }
 
-/** Fails the job for good (dead letter) and frees its slot; then tells BullMQ not to retry. */
+/** Fails the job for good (dead letter) and frees its slot; BullMQ is not to retry it. */
 async function finish(
   ctx: WorkerContext,
   job: CloneJob,
   holder: string,
-  source: { queue: string; jobId: string; attempts: number },
+  source: Source,
   failure: Failure,
-): Promise<never> {
+): Promise<StepOutcome> {
   await releaseSlot(ctx, holder);
   if (job.status === 'canceled') {
     await appendCloneJobEvent(ctx.db, {
@@ -172,10 +160,10 @@ async function finish(
       kind: 'result_dropped',
       detail: { code: failure.code },
     });
-    throw new UnrecoverableError(`canceled job's task ended: ${failure.code}`);
+    return fail(failure.code, "canceled job's task ended");
   }
   await recordFailure(ctx, job, ['running'], failure, source);
-  throw new UnrecoverableError(`${failure.code}: ${failure.message}`);
+  return fail(failure.code, failure.message);
 }
 
 /** The task failed upstream for a reason worth another try: a fresh submission of the same run. */
@@ -195,21 +183,12 @@ async function resubmit(ctx: WorkerContext, job: CloneJob, failure: Failure): Pr
   });
   if (!queued) return;
   // The run's submit job has completed; it is replaced so the id stays the run's one id.
-  const id = jobIds.submit(job.id, job.run);
-  await ctx.queues.cloneSubmit.remove(id);
+  await ctx.queues.cloneSubmit.remove(jobIds.submit(job.id, job.run));
   await enqueue(ctx.queues, 'cloneSubmit', [
-    {
-      jobId: id,
-      data: { cloneJobId: job.id, tenantId: job.tenantId, run: job.run },
-      options: {
-        priority: job.priority,
-        delay: backoffDelay(
-          job.attempts,
-          ctx.config.RETRY_BASE_DELAY_MS,
-          ctx.config.RETRY_MAX_DELAY_MS,
-        ),
-      },
-    },
+    submitJob(
+      job,
+      backoffDelay(job.attempts, ctx.config.RETRY_BASE_DELAY_MS, ctx.config.RETRY_MAX_DELAY_MS),
+    ),
   ]);
 }
 

@@ -11,8 +11,9 @@ import {
   type HostResolver,
   urlForLog,
 } from '@voxline/webhooks';
-import { type Job, UnrecoverableError } from 'bullmq';
-import { delayStep } from '../step.js';
+import type { Job } from 'bullmq';
+import { settle } from '../step.js';
+import { delay, fail } from '../step-outcome.js';
 
 export interface WebhookDeliveryProcessor {
   (job: Job, token?: string): Promise<void>;
@@ -65,7 +66,7 @@ export function createWebhookDeliveryProcessor(deps: {
         logger.debug({ deliveryId, reason: outcome.reason }, 'webhook delivery skipped');
         return;
       case 'wait':
-        return delayStep(job, token, outcome.until.getTime() - Date.now());
+        return settle(job, token, delay(outcome.until.getTime() - Date.now()));
       case 'retry':
         logger.info(
           {
@@ -77,9 +78,9 @@ export function createWebhookDeliveryProcessor(deps: {
           },
           `webhook attempt failed, retrying: ${outcome.error}`,
         );
-        return delayStep(job, token, outcome.until.getTime() - Date.now());
+        return settle(job, token, delay(outcome.until.getTime() - Date.now()));
       case 'failed':
-        throw new UnrecoverableError(`${outcome.errorCode}: ${outcome.error}`);
+        return settle(job, token, fail(outcome.errorCode, outcome.error));
     }
   };
   return Object.assign(processor, { close: () => dispatcher.close() });
