@@ -204,7 +204,7 @@ export async function acceptSuite(ctx: BenchContext): Promise<Section> {
   const notes = [
     `Request body: ${fmt(bodyBytes / 1024 / 1024, 2)} MB of JSON for ${fmt(lines, 0)} lines of 40–200 characters.`,
     `**Where the time goes** (medians of the same ${runs} runs; the API's two storage steps
-repeated in the bench process with the API's own code: \`insertBatch\` + \`insertCloneJobsBulk\`
+repeated in the bench process with the API's own code: \`insertBatch\` + \`insertCloneJobs\`
 in one transaction, then \`enqueue\` in chunks of 1,000):
 
 ${table(
