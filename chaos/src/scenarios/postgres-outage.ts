@@ -13,6 +13,7 @@ import {
   survivedCheck,
   waitForTerminal,
 } from './common.js';
+import { holdBatchMidWrite, midWriteChecks } from './postgres-mid-write.js';
 
 export interface PostgresOutageOptions {
   lines: number;
@@ -20,6 +21,8 @@ export interface PostgresOutageOptions {
   seed: number;
   settleTimeoutMs: number;
 }
+
+const MID_WRITE_LINES = 20;
 
 export const POSTGRES_OUTAGE = {
   ci: { lines: 200, outageMs: 10_000, settleTimeoutMs: 180_000 },
@@ -40,9 +43,10 @@ const INTERNALS = /\bat .+\.(js|ts):\d+|ECONNREFUSED|ECONNRESET|pg_|postgres:\/\
 
 /**
  * The stack's Postgres is a throwaway cluster of its own, stopped (immediate: connections drop
- * as in a crash or failover) mid-run for `outageMs`, then started again. Meanwhile the API is
- * asked what a client would ask, and must answer 503 with the JSON error and a retry-after;
- * the workers must wait it out and finish every line once Postgres is back.
+ * as in a crash or failover) mid-run for `outageMs`, then started again, the stop landing while
+ * a `POST /v1/batches` is inside its transaction. Meanwhile the API is asked what a client would
+ * ask, and must answer 503 with the JSON error and a retry-after; the workers must wait it out
+ * and finish every line once Postgres is back.
  */
 export async function postgresOutageScenario(
   env: Environment,
@@ -72,7 +76,11 @@ export async function postgresOutageScenario(
     const cloneId = (single.json as { id: string }).id;
     await waitForTerminal(stack, Math.ceil(options.lines / 4));
 
+    // The stop lands inside a handler too: a batch held in its transaction, after its key was
+    // checked (every probe below fails earlier, at the key lookup).
+    const { midWrite, releaseLock } = await holdBatchMidWrite(stack, tenant, MID_WRITE_LINES);
     await pg.stop('immediate');
+    releaseLock();
     const downAt = Date.now();
     env.progress('postgres-outage: Postgres stopped');
     const requests: Array<[string, () => Promise<HttpResponse>]> = [
@@ -166,10 +174,11 @@ export async function postgresOutageScenario(
     );
 
     const recovery = await recoveryAfter(stack, upAt, 120_000);
+    const mid = await midWriteChecks(stack, midWrite);
 
     const { audit, checks } = await settle(
       stack,
-      options.lines + 1 + (after === null ? 0 : 1),
+      options.lines + 1 + (after === null ? 0 : 1) + mid.acceptedLines,
       options.settleTimeoutMs,
     );
     const last = await lastTerminalAt(stack.db);
@@ -194,6 +203,7 @@ export async function postgresOutageScenario(
       recoveryMs: recovery === null ? [] : [recovery],
       checks: [
         ...checks,
+        ...mid.checks,
         check(
           'every database-backed request during the outage got 503 {error:{code:"unavailable"}} with retry-after',
           dbRoutes.length > 0 && wrong.length === 0,
@@ -230,6 +240,7 @@ export async function postgresOutageScenario(
       notes: [
         `Every line had finished ${drainedMs === null ? '?' : Math.round(drainedMs / 1000)} s after the fault ended (first line ${recovery ?? '?'} ms after).`,
         `API answers during the outage by status: ${JSON.stringify(byStatus)}.`,
+        `The ${MID_WRITE_LINES}-line batch held in its transaction when Postgres stopped: ${mid.answer}.`,
       ],
     };
   } finally {
