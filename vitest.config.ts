@@ -2,16 +2,12 @@ import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 const packages = fileURLToPath(new URL('./packages/', import.meta.url));
-const simulator = fileURLToPath(new URL('./apps/runninghub-sim/src/index.ts', import.meta.url));
 
 export default defineConfig({
   resolve: {
     // Tests run workspace packages from source; production runs their built dist/.
-    // Production code never imports an app; tests may run the simulator in-process.
-    alias: [
-      { find: /^@voxline\/runninghub-sim$/, replacement: simulator },
-      { find: /^@voxline\/([a-z-]+)$/, replacement: `${packages}$1/src/index.ts` },
-    ],
+    // Nothing imports an app: the simulator is a package too.
+    alias: [{ find: /^@voxline\/([a-z-]+)$/, replacement: `${packages}$1/src/index.ts` }],
   },
   test: {
     // The chaos scenarios run apart: `pnpm test:chaos` (vitest.chaos.config.ts), `pnpm chaos`.

@@ -9,7 +9,7 @@ export const TMP_DIR = `${BENCH_DIR}.tmp`;
 export const MAINS = {
   api: `${REPO_DIR}apps/api/dist/main.js`,
   worker: `${REPO_DIR}apps/worker/dist/main.js`,
-  sim: `${REPO_DIR}apps/runninghub-sim/dist/main.js`,
+  sim: `${REPO_DIR}packages/runninghub-sim/dist/main.js`,
 } as const;
 
 /** Preloaded into a worker process to count its Postgres and Redis round trips. */

@@ -7,8 +7,8 @@ import { waitFor } from '@voxline/testing';
 export const CLI = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 
 export function assertBuilt(): void {
-  const services = ['api', 'worker', 'runninghub-sim'].map((app) =>
-    fileURLToPath(new URL(`../../${app}/dist/main.js`, import.meta.url)),
+  const services = ['apps/api', 'apps/worker', 'packages/runninghub-sim'].map((dir) =>
+    fileURLToPath(new URL(`../../../${dir}/dist/main.js`, import.meta.url)),
   );
   const missing = [CLI, ...services].filter((file) => !existsSync(file));
   if (missing.length > 0) {

@@ -1,5 +1,5 @@
 import { mkdirSync, rmSync } from 'node:fs';
-import type { Durations } from '../../../apps/runninghub-sim/dist/index.js';
+import type { Durations } from '@voxline/runninghub-sim';
 import { type BenchContext, inRun } from '../context.js';
 import { PROBE, TMP_DIR } from '../paths.js';
 import { fmt, table } from '../report.js';

@@ -1,11 +1,9 @@
-// The simulator is an app; apps are never imported by packages, so the bench loads its built
-// output by path (see README: the bench builds after the apps).
 import {
   type Durations,
   type SimTaskView,
   type SimulatorHandle,
   startSimulator,
-} from '../../../apps/runninghub-sim/dist/index.js';
+} from '@voxline/runninghub-sim';
 
 export type { SimTaskView, SimulatorHandle };
 

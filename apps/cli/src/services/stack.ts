@@ -17,12 +17,12 @@ import {
 import { type ChildExit, Supervisor } from './supervisor.js';
 
 // Resolved from this file, so `voxline start` works from any directory: dist/services/ of
-// apps/cli is three levels below apps/.
-const app = (path: string) => fileURLToPath(new URL(`../../../${path}`, import.meta.url));
+// apps/cli is four levels below the repository.
+const repo = (path: string) => fileURLToPath(new URL(`../../../../${path}`, import.meta.url));
 export const SERVICE_SCRIPTS = {
-  sim: app('runninghub-sim/dist/main.js'),
-  api: app('api/dist/main.js'),
-  worker: app('worker/dist/main.js'),
+  sim: repo('packages/runninghub-sim/dist/main.js'),
+  api: repo('apps/api/dist/main.js'),
+  worker: repo('apps/worker/dist/main.js'),
 } as const;
 
 const READY_POLL_MS = 250;

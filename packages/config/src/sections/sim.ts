@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-/** The RunningHub simulator (apps/runninghub-sim) and the live contract tests. */
+/** The RunningHub simulator (packages/runninghub-sim) and the live contract tests. */
 export const simEnv = z.object({
   SIM_HOST: z.string().min(1).default('127.0.0.1'),
   SIM_PORT: z.coerce.number().int().min(0).max(65535).default(8090),
