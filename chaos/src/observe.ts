@@ -1,4 +1,5 @@
 import type { DbHandle } from '@voxline/db';
+import { decodeUpstreamVoiceId, upstreamJobKey } from '@voxline/runninghub';
 import type { SimTaskView } from '@voxline/runninghub-sim';
 import { waitFor } from '@voxline/testing/wait';
 import type { Stack } from './stack.js';
@@ -7,17 +8,9 @@ export const TERMINAL = ['succeeded', 'failed', 'canceled'] as const;
 const TERMINAL_SQL = `('succeeded', 'failed', 'canceled')`;
 const ACTIVE_SQL = `('queued', 'submitting', 'running')`;
 
-/**
- * The part of an upstream custom_voice_id that names the job: the worker sends
- * `<voice id>-<last 8 hex of the job id><attempt>` (apps/worker/src/clone/voice-id.ts).
- */
-export function jobKey(jobId: string): string {
-  return jobId.replaceAll('-', '').slice(-8);
-}
-
-export function jobKeyOfTask(task: Pick<SimTaskView, 'customVoiceId'>): string {
-  const id = task.customVoiceId;
-  return id.slice(id.lastIndexOf('-') + 1).slice(0, 8);
+/** The job an upstream task was submitted for, as the worker's voice-id suffix names it. */
+export function jobKeyOfTask(task: Pick<SimTaskView, 'customVoiceId'>): string | undefined {
+  return decodeUpstreamVoiceId(task.customVoiceId)?.jobKey;
 }
 
 export interface JobRow {
@@ -188,11 +181,12 @@ export async function auditLines(
   );
   const followed = await followedTasks(stack.db);
 
-  const keys = new Map(jobs.map((j) => [jobKey(j.id), j.id]));
+  const keys = new Map(jobs.map((j) => [upstreamJobKey(j.id), j.id]));
   const tasksByJob = new Map<string, SimTaskView[]>();
   let strayTasks = 0;
   for (const task of stack.sim.tasks()) {
-    const id = keys.get(jobKeyOfTask(task));
+    const key = jobKeyOfTask(task);
+    const id = key === undefined ? undefined : keys.get(key);
     if (!id) {
       strayTasks += 1;
       continue;

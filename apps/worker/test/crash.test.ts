@@ -10,6 +10,7 @@ import {
   PRIORITY,
   UpstreamSlots,
 } from '@voxline/queue';
+import { decodeUpstreamVoiceId } from '@voxline/runninghub';
 import { type SimulatorHandle, startSimulator } from '@voxline/runninghub-sim';
 import {
   createTestDatabase,
@@ -129,7 +130,7 @@ describe('a worker process killed with SIGKILL mid-batch', () => {
     // Every duplicate upstream task is one the ambiguous-submit accounting saw.
     const tasksPerJob = new Map<string, number>();
     for (const task of sim.tasks()) {
-      const jobKey = task.customVoiceId.slice(task.customVoiceId.lastIndexOf('-') + 1, -1);
+      const jobKey = decodeUpstreamVoiceId(task.customVoiceId)?.jobKey ?? task.customVoiceId;
       tasksPerJob.set(jobKey, (tasksPerJob.get(jobKey) ?? 0) + 1);
     }
     const duplicates = [...tasksPerJob.values()].reduce((sum, n) => sum + n - 1, 0);

@@ -1,7 +1,6 @@
 import { createTestRedis, type TestRedis } from '@voxline/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lengthBucket, PollSchedule } from '../src/clone/poll-schedule.js';
-import { upstreamVoiceId } from '../src/clone/voice-id.js';
 import { backoffDelay } from '../src/step.js';
 
 describe('adaptive poll schedule', () => {
@@ -52,18 +51,5 @@ describe('retry backoff', () => {
     expect(backoffDelay(1, 1_000, 60_000, () => 1)).toBe(1_000);
     expect(backoffDelay(4, 1_000, 60_000, () => 1)).toBe(8_000);
     expect(backoffDelay(20, 1_000, 60_000, () => 1)).toBe(60_000);
-  });
-});
-
-describe('upstream voice ids', () => {
-  const rule = /^[A-Za-z][A-Za-z0-9_-]{6,254}[A-Za-z0-9]$/;
-  it('are unique per job and attempt and keep the contract rule', () => {
-    const job = '019abcde-1234-7def-8abc-0123456789ab';
-    const a = upstreamVoiceId('narrator01', job, 1);
-    expect(a).toBe('narrator01-456789ab1');
-    expect(upstreamVoiceId('narrator01', job, 2)).not.toBe(a);
-    const long = upstreamVoiceId(`n1${'x'.repeat(254)}`, job, 3);
-    expect(long).toHaveLength(256);
-    expect(long).toMatch(rule);
   });
 });

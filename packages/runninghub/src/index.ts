@@ -51,3 +51,4 @@ export {
   type Usage,
 } from './task.js';
 export { type UploadResult, uploadResponseBodySchema } from './upload.js';
+export { decodeUpstreamVoiceId, encodeUpstreamVoiceId, upstreamJobKey } from './voice-id.js';

@@ -1,6 +1,6 @@
 import { getCloneJob, transitionCloneJob } from '@voxline/db';
 import type { ParsedPayloadOf } from '@voxline/queue';
-import { isRunningHubError } from '@voxline/runninghub';
+import { encodeUpstreamVoiceId, isRunningHubError } from '@voxline/runninghub';
 import type { WorkerContext } from '../context.js';
 import { jitter } from '../step.js';
 import { delay, done, type StepOutcome } from '../step-outcome.js';
@@ -9,7 +9,6 @@ import { recordSuccess } from './outcomes.js';
 import { enqueuePoll, ensurePollJob } from './poll-jobs.js';
 import { slotHolder } from './slot-holder.js';
 import { submitErrorOutcome } from './submit-errors.js';
-import { upstreamVoiceId } from './voice-id.js';
 
 type SubmitPayload = ParsedPayloadOf<'cloneSubmit'>;
 
@@ -68,7 +67,7 @@ export async function submitStep(
       ctx.config.UNIQUE_VOICE_IDS
         ? {
             ...request,
-            custom_voice_id: upstreamVoiceId(
+            custom_voice_id: encodeUpstreamVoiceId(
               request.custom_voice_id,
               job.id,
               submitting.attempts + 1,
