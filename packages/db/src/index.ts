@@ -13,4 +13,3 @@ export * from './repos/transitions.js';
 export * from './repos/webhook-deliveries.js';
 export * from './repos/webhooks.js';
 export * from './schema/index.js';
-export * from './views.js';

@@ -1,3 +1,5 @@
+// The event vocabulary is the public contract's; re-exported for the worker and receivers.
+export { EVENT_TYPES, type EventEnvelope, type EventType } from '@voxline/contract';
 export {
   type DeliveryDeps,
   type DeliveryOutcome,
@@ -5,7 +7,6 @@ export {
   deliverWebhook,
   deliverySettings,
 } from './deliver.js';
-export { EVENT_TYPES, type EventEnvelope, type EventType } from './events.js';
 export { urlForLog } from './log-url.js';
 export {
   completeBatch,

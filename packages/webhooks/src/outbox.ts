@@ -1,9 +1,13 @@
 import {
+  batchResource,
+  cloneResource,
+  type EventEnvelope,
+  type EventType,
+} from '@voxline/contract';
+import {
   type AudioResult,
   type Batch,
-  batchResource,
   type CloneJob,
-  cloneResource,
   completeBatchIfDone,
   countBatchStatuses,
   type Executor,
@@ -15,7 +19,6 @@ import {
 } from '@voxline/db';
 import { enqueue, type Queues } from '@voxline/queue';
 import { v7 } from 'uuid';
-import type { EventEnvelope, EventType } from './events.js';
 
 export interface EventInput {
   tenantId: string;

@@ -1,9 +1,9 @@
+import { createTenantBody, errorResponse, tenantCreatedResponse } from '@voxline/contract';
 import { createTenant } from '@voxline/db';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { AppContext } from '../context.js';
 import { routeDocs, SECURITY } from '../openapi.js';
 import { operatorAuth } from '../plugins/auth.js';
-import { createTenantBody, errorResponse, tenantCreatedResponse } from '../schemas/index.js';
 import { apiKeyRoutes } from './api-keys.js';
 
 /**

@@ -1,15 +1,16 @@
-import { type ApiKeyInfo, getTenant, issueApiKey, listApiKeys, revokeApiKey } from '@voxline/db';
+import {
+  apiKeyIssuedResponse,
+  apiKeyListResponse,
+  apiKeyResource,
+  apiKeyResponse,
+  errorResponse,
+  UUID_PATTERN,
+} from '@voxline/contract';
+import { getTenant, issueApiKey, listApiKeys, revokeApiKey } from '@voxline/db';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { AppContext } from '../context.js';
 import { notFound } from '../errors.js';
-import {
-  apiKeyIssuedResponse,
-  apiKeyListResponse,
-  apiKeyResponse,
-  errorResponse,
-  UUID_PATTERN,
-} from '../schemas/index.js';
 
 /**
  * A tenant's API keys, for operators (mounted in `adminRoutes`, behind ADMIN_TOKEN): issue
@@ -23,16 +24,6 @@ const tenantParams = z.object({ tenantId: z.string().max(100) });
 const keyParams = tenantParams.extend({ keyId: z.string().max(100) });
 
 const errors = { 401: errorResponse, 403: errorResponse, 404: errorResponse } as const;
-
-function keyView(key: ApiKeyInfo) {
-  return {
-    id: key.id,
-    tenant_id: key.tenantId,
-    prefix: key.prefix,
-    created_at: key.createdAt.toISOString(),
-    revoked_at: key.revokedAt?.toISOString() ?? null,
-  };
-}
 
 export function apiKeyRoutes(ctx: AppContext): FastifyPluginAsyncZod {
   return async (app) => {
@@ -53,7 +44,7 @@ export function apiKeyRoutes(ctx: AppContext): FastifyPluginAsyncZod {
         const issued = UUID_PATTERN.test(tenantId) ? await issueApiKey(ctx.db, { tenantId }) : null;
         if (!issued) throw notFound('tenant');
         request.log.info({ tenantId, keyId: issued.key.id }, 'api key issued');
-        return reply.status(201).send({ ...keyView(issued.key), api_key: issued.apiKey });
+        return reply.status(201).send({ ...apiKeyResource(issued.key), api_key: issued.apiKey });
       },
     );
 
@@ -74,7 +65,7 @@ export function apiKeyRoutes(ctx: AppContext): FastifyPluginAsyncZod {
           : null;
         if (!tenant) throw notFound('tenant');
         const keys = await listApiKeys(ctx.db, { tenantId });
-        return { data: keys.map(keyView) };
+        return { data: keys.map(apiKeyResource) };
       },
     );
 
@@ -98,7 +89,7 @@ export function apiKeyRoutes(ctx: AppContext): FastifyPluginAsyncZod {
             : null;
         if (!key) throw notFound('api key');
         request.log.info({ tenantId, keyId }, 'api key revoked');
-        return keyView(key);
+        return apiKeyResource(key);
       },
     );
   };

@@ -1,6 +1,3 @@
-import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import type { AppContext } from '../context.js';
-import { callerOf } from '../plugins/auth.js';
 import {
   batchAcceptedResponse,
   batchCancelResponse,
@@ -11,7 +8,10 @@ import {
   errorResponse,
   idempotencyHeaders,
   idParams,
-} from '../schemas/index.js';
+} from '@voxline/contract';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { AppContext } from '../context.js';
+import { callerOf } from '../plugins/auth.js';
 import {
   cancelBatch,
   createBatch,

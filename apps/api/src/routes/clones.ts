@@ -1,13 +1,13 @@
-import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import type { AppContext } from '../context.js';
-import { callerOf } from '../plugins/auth.js';
 import {
   cloneResponse,
   commonErrors,
   errorResponse,
   idempotencyHeaders,
   idParams,
-} from '../schemas/index.js';
+} from '@voxline/contract';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { AppContext } from '../context.js';
+import { callerOf } from '../plugins/auth.js';
 import { cancelClone, createClone, getClone } from '../services/clones.js';
 import { sendAccepted } from '../services/idempotency.js';
 

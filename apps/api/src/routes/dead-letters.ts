@@ -1,13 +1,13 @@
-import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import type { AppContext } from '../context.js';
-import { callerOf } from '../plugins/auth.js';
 import {
   commonErrors,
   deadLetterListResponse,
   deadLettersQuery,
   redriveBody,
   redriveResponse,
-} from '../schemas/index.js';
+} from '@voxline/contract';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { AppContext } from '../context.js';
+import { callerOf } from '../plugins/auth.js';
 import { listTenantDeadLetters, redrive } from '../services/dead-letters.js';
 
 export function deadLetterRoutes(ctx: AppContext): FastifyPluginAsyncZod {

@@ -1,3 +1,4 @@
+import { errorResponse } from '@voxline/contract';
 import { type Database, pendingMigrations } from '@voxline/db';
 import type { Logger } from '@voxline/logger';
 import { checkRedisReadiness } from '@voxline/queue';
@@ -6,7 +7,6 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { routeDocs } from '../openapi.js';
-import { errorResponse } from '../schemas/index.js';
 import { within } from '../services/within.js';
 
 // A readiness probe must answer within the prober's timeout even when a dependency hangs.

@@ -1,7 +1,22 @@
 import {
+  commonErrors,
+  createEndpointBody,
+  deliveriesQuery,
+  deliveryListResponse,
+  deliveryResource,
+  deliveryResponse,
+  EVENT_TYPES,
+  endpointListResponse,
+  endpointResource,
+  endpointResponse,
+  errorResponse,
+  idParams,
+  secretResource,
+  secretResponse,
+  UUID_PATTERN,
+} from '@voxline/contract';
+import {
   createWebhookEndpoint,
-  DELIVERY_STATUSES,
-  type DeliveryListItem,
   deleteWebhookEndpoint,
   EndpointLimitError,
   getWebhookDelivery,
@@ -10,22 +25,13 @@ import {
   listWebhookEndpoints,
   resetDeliveryForRedelivery,
   rotateWebhookSecret,
-  type WebhookEndpoint,
 } from '@voxline/db';
-import { EVENT_TYPES, requeueDeliveries, urlForLog } from '@voxline/webhooks';
+import { requeueDeliveries, urlForLog } from '@voxline/webhooks';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { AppContext } from '../context.js';
 import { ApiError, notFound, validationError } from '../errors.js';
 import { callerOf } from '../plugins/auth.js';
-import {
-  commonErrors,
-  cursorQuery,
-  errorResponse,
-  idParams,
-  sinceQuery,
-  UUID_PATTERN,
-} from '../schemas/index.js';
 import { decodeCursor, encodeCursor } from '../services/cursor.js';
 import { checkTargets } from '../services/targets.js';
 
@@ -34,149 +40,6 @@ import { checkTargets } from '../services/targets.js';
  * batches' own `webhook_url`), redelivery, and rotation of the signing secret.
  * The delivery itself is the worker's: see @voxline/webhooks and docs/webhooks.md.
  */
-
-const URL_MAX_CHARS = 2_048;
-// Each delivery carries up to a schedule's worth of attempts: pages are smaller than elsewhere.
-const MAX_DELIVERIES_PAGE = 200;
-
-/* ---------------------------------------------------------------- schemas ---------------- */
-
-const eventType = z.enum(EVENT_TYPES, {
-  error: `event types are ${EVENT_TYPES.join(', ')}`,
-});
-
-const createEndpointBody = z.strictObject(
-  {
-    url: z
-      .url({ protocol: /^https?$/, error: 'url must be an http(s) URL' })
-      .max(URL_MAX_CHARS, `url must be at most ${URL_MAX_CHARS} characters`),
-    // All event types when omitted.
-    event_types: z
-      .array(eventType, { error: 'event_types must be an array of event types' })
-      .min(1, 'event_types must not be empty')
-      .max(EVENT_TYPES.length)
-      .optional(),
-    description: z.string().max(500, 'description must be at most 500 characters').optional(),
-  },
-  { error: 'body must be a JSON object' },
-);
-
-const deliveriesQuery = z.strictObject({
-  status: z
-    .enum(DELIVERY_STATUSES, { error: `status must be one of ${DELIVERY_STATUSES.join(', ')}` })
-    .optional(),
-  event_type: eventType.optional(),
-  endpoint_id: z.uuid('endpoint_id must be a uuid').optional(),
-  clone_id: z.uuid('clone_id must be a uuid').optional(),
-  batch_id: z.uuid('batch_id must be a uuid').optional(),
-  since: sinceQuery,
-  limit: z.coerce
-    .number({ error: 'limit must be a number' })
-    .int('limit must be an integer')
-    .min(1, 'limit must be at least 1')
-    .max(MAX_DELIVERIES_PAGE, `limit must be at most ${MAX_DELIVERIES_PAGE}`)
-    .default(50),
-  cursor: cursorQuery,
-});
-
-const endpointResponse = z.object({
-  id: z.string(),
-  object: z.literal('webhook_endpoint'),
-  url: z.string(),
-  event_types: z.array(z.string()),
-  description: z.string().nullable(),
-  status: z.enum(['enabled', 'disabled']),
-  disabled_at: z.string().nullable(),
-  disabled_reason: z.string().nullable(),
-  last_success_at: z.string().nullable(),
-  failing_since: z.string().nullable(),
-  created_at: z.string(),
-});
-
-const attemptResponse = z.object({
-  attempt: z.number().int(),
-  status_code: z.number().int().nullable(),
-  duration_ms: z.number().int(),
-  response_excerpt: z.string().nullable(),
-  error: z.string().nullable(),
-  created_at: z.string(),
-});
-
-const deliveryResponse = z.object({
-  id: z.string(),
-  object: z.literal('webhook_delivery'),
-  /** The `webhook-id` header: the same on every attempt and every redelivery. */
-  event_id: z.string(),
-  event_type: z.string(),
-  clone_id: z.string().nullable(),
-  batch_id: z.string().nullable(),
-  endpoint_id: z.string().nullable(),
-  url: z.string(),
-  status: z.enum(DELIVERY_STATUSES),
-  attempt_count: z.number().int(),
-  next_attempt_at: z.string().nullable(),
-  last_status_code: z.number().int().nullable(),
-  last_error: z.string().nullable(),
-  created_at: z.string(),
-  completed_at: z.string().nullable(),
-  attempts: z.array(attemptResponse),
-});
-
-const secretResponse = z.object({
-  object: z.literal('webhook_secret'),
-  /** Shown once: keep it in the receiver's configuration. */
-  secret: z.string(),
-  rotated_at: z.string(),
-  /** Until then messages carry a signature with the previous secret too. */
-  previous_secret_valid_until: z.string(),
-});
-
-/* ---------------------------------------------------------------- resources -------------- */
-
-function endpointResource(endpoint: WebhookEndpoint): z.infer<typeof endpointResponse> {
-  return {
-    id: endpoint.id,
-    object: 'webhook_endpoint',
-    url: endpoint.url,
-    event_types: endpoint.eventTypes,
-    description: endpoint.description,
-    status: endpoint.disabledAt ? 'disabled' : 'enabled',
-    disabled_at: endpoint.disabledAt?.toISOString() ?? null,
-    disabled_reason: endpoint.disabledReason,
-    last_success_at: endpoint.lastSuccessAt?.toISOString() ?? null,
-    failing_since: endpoint.failingSince?.toISOString() ?? null,
-    created_at: endpoint.createdAt.toISOString(),
-  };
-}
-
-function deliveryResource(item: DeliveryListItem): z.infer<typeof deliveryResponse> {
-  const { delivery, event } = item;
-  return {
-    id: delivery.id,
-    object: 'webhook_delivery',
-    event_id: event.id,
-    event_type: event.type,
-    clone_id: event.cloneJobId,
-    batch_id: event.batchId,
-    endpoint_id: delivery.endpointId,
-    url: delivery.url,
-    status: delivery.status,
-    attempt_count: delivery.attempts,
-    next_attempt_at: delivery.status === 'pending' ? delivery.nextAttemptAt.toISOString() : null,
-    last_status_code: delivery.lastStatusCode,
-    last_error: delivery.lastError,
-    created_at: delivery.createdAt.toISOString(),
-    completed_at: delivery.completedAt?.toISOString() ?? null,
-    attempts: item.attempts.map((a) => ({
-      attempt: a.attempt,
-      status_code: a.statusCode,
-      duration_ms: a.durationMs,
-      response_excerpt: a.responseExcerpt,
-      error: a.error,
-      created_at: a.createdAt.toISOString(),
-    })),
-  };
-}
 
 const isUuid = (v: unknown): v is string => typeof v === 'string' && UUID_PATTERN.test(v);
 
@@ -233,7 +96,7 @@ export function webhookRoutes(ctx: AppContext): FastifyPluginAsyncZod {
       {
         schema: {
           summary: 'List webhook endpoints',
-          response: { 200: z.object({ data: z.array(endpointResponse) }), ...commonErrors },
+          response: { 200: endpointListResponse, ...commonErrors },
         },
       },
       async (request) => {
@@ -289,7 +152,7 @@ export function webhookRoutes(ctx: AppContext): FastifyPluginAsyncZod {
           summary: 'List webhook deliveries and their attempts',
           querystring: deliveriesQuery,
           response: {
-            200: z.object({ data: z.array(deliveryResponse), next_cursor: z.string().nullable() }),
+            200: deliveryListResponse,
             ...commonErrors,
           },
         },
@@ -380,12 +243,11 @@ export function webhookRoutes(ctx: AppContext): FastifyPluginAsyncZod {
         });
         if (!rotated?.tenant.secretRotatedAt) throw notFound('tenant');
         log.info('webhook secret rotated');
-        return {
-          object: 'webhook_secret' as const,
+        return secretResource({
           secret: rotated.tenant.webhookSecret,
-          rotated_at: rotated.tenant.secretRotatedAt.toISOString(),
-          previous_secret_valid_until: rotated.previousExpiresAt.toISOString(),
-        };
+          rotatedAt: rotated.tenant.secretRotatedAt,
+          previousExpiresAt: rotated.previousExpiresAt,
+        });
       },
     );
   };

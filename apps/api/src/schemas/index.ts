@@ -1,9 +1,5 @@
 import type { Config } from '@voxline/config';
-import { buildRequestSchemas } from './requests.js';
-
-export * from './common.js';
-export * from './requests.js';
-export * from './responses.js';
+import { buildRequestSchemas } from '@voxline/contract';
 
 /** The request schemas that depend on configured limits, built once per app. */
 export function buildSchemas(config: Config) {

@@ -1,9 +1,14 @@
 import {
-  type Batch,
+  acceptedBatch,
   batchResource,
+  type CreateBatchBody,
+  cloneResource,
+  UUID_PATTERN,
+} from '@voxline/contract';
+import {
+  type Batch,
   type CloneStatus,
   cancelActiveBatchJobs,
-  cloneResource,
   countBatchStatuses,
   findBatchByIdempotencyKey,
   getBatch,
@@ -18,8 +23,6 @@ import { VOICE_FIELDS, type VoiceCloneParams } from '@voxline/runninghub';
 import { completeBatch, recordCloneEvents } from '@voxline/webhooks';
 import type { AppContext } from '../context.js';
 import { isUniqueViolation, notFound, validationError } from '../errors.js';
-import { UUID_PATTERN } from '../schemas/common.js';
-import type { CreateBatchBody } from '../schemas/requests.js';
 import { type Caller, idempotencyConflict, upstreamRequest } from './clones.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { enqueueDeliveriesLogged, enqueueSubmits } from './enqueue.js';
@@ -29,16 +32,6 @@ import { checkTargets, type TargetCheck } from './targets.js';
 // Lines canceled per transaction: each line also writes its webhook event, so a chunk holds
 // its row locks for a bounded time while workers may be waiting on them.
 const CANCEL_CHUNK = 1_000;
-
-export function acceptedBatch(batch: Batch) {
-  return {
-    id: batch.id,
-    object: 'batch' as const,
-    status: batch.status,
-    total: batch.total,
-    created_at: batch.createdAt.toISOString(),
-  };
-}
 
 function replayBatch(existing: Batch, hash: string) {
   if (existing.requestHash !== hash) throw idempotencyConflict();

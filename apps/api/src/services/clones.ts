@@ -1,9 +1,13 @@
 import {
+  type CloneResource,
+  type CreateCloneBody,
+  cloneResource,
+  UUID_PATTERN,
+} from '@voxline/contract';
+import {
   ACTIVE_STATUSES,
   type CloneJob,
   type CloneRequest,
-  type CloneResource,
-  cloneResource,
   type Database,
   findCloneJobByIdempotencyKey,
   getAudioResult,
@@ -19,8 +23,6 @@ import { completeBatch, recordCloneEvent } from '@voxline/webhooks';
 import type { FastifyBaseLogger } from 'fastify';
 import type { AppContext } from '../context.js';
 import { ApiError, isUniqueViolation, notFound, validationError } from '../errors.js';
-import { UUID_PATTERN } from '../schemas/common.js';
-import type { CreateCloneBody } from '../schemas/requests.js';
 import { enqueueDeliveriesLogged, enqueueSubmits } from './enqueue.js';
 import { type Accepted, requestHash } from './idempotency.js';
 import { checkTargets } from './targets.js';

@@ -1,29 +1,12 @@
-import { type DeadLetter, listDeadLetters, redriveDeadLetters } from '@voxline/db';
+import { deadLetterResource, UUID_PATTERN } from '@voxline/contract';
+import { listDeadLetters, redriveDeadLetters } from '@voxline/db';
 import type { AppContext } from '../context.js';
-import { UUID_PATTERN } from '../schemas/common.js';
 import type { Caller } from './clones.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { enqueueSubmits } from './enqueue.js';
 
 // Dead letters redriven per transaction (their jobs, events and batches move together).
 const REDRIVE_CHUNK = 1_000;
-
-export function deadLetterResource(letter: DeadLetter) {
-  return {
-    id: letter.id,
-    object: 'dead_letter' as const,
-    clone_id: letter.cloneJobId,
-    batch_id: letter.batchId,
-    source_queue: letter.sourceQueue,
-    bull_job_id: letter.bullJobId,
-    run: letter.run,
-    attempts: letter.attempts,
-    error: { code: letter.errorCode, message: letter.errorMessage },
-    last_response: letter.lastResponse ?? null,
-    created_at: letter.createdAt.toISOString(),
-    redriven_at: letter.redrivenAt?.toISOString() ?? null,
-  };
-}
 
 const isUuid = (v: unknown): v is string => typeof v === 'string' && UUID_PATTERN.test(v);
 

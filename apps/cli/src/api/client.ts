@@ -1,20 +1,20 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  apiKeyIssuedResponse,
+  apiKeyListResponse,
+  apiKeyResponse,
+  batchAcceptedResponse,
+  batchCancelResponse,
+  batchResponse,
+  cloneListResponse,
+  cloneResponse,
+  deadLetterListResponse,
+  errorResponse,
+  redriveResponse,
+  tenantCreatedResponse,
+} from '@voxline/contract';
 import type { z } from 'zod';
 import type { BatchBody } from '../enqueue/batches.js';
-import {
-  apiKey,
-  apiKeyIssued,
-  apiKeyList,
-  batch,
-  batchAccepted,
-  batchCanceled,
-  clone,
-  cloneList,
-  deadLetterList,
-  errorBody,
-  redriveResult,
-  tenantCreated,
-} from './types.js';
 
 /** An answer of the API that is not a success, or no answer at all (`status` 0). */
 export class ApiError extends Error {
@@ -159,7 +159,7 @@ export class ApiClient {
 
   private errorFrom(status: number, text: string): ApiError {
     try {
-      const parsed = errorBody.safeParse(JSON.parse(text));
+      const parsed = errorResponse.safeParse(JSON.parse(text));
       if (parsed.success) {
         const { code, message, details } = parsed.data.error;
         return new ApiError(status, code, message, details);
@@ -171,7 +171,7 @@ export class ApiClient {
   }
 
   createTenant(name: string) {
-    return this.request('POST', '/admin/tenants', tenantCreated, {
+    return this.request('POST', '/admin/tenants', tenantCreatedResponse, {
       auth: 'admin',
       body: { name },
     }).then((r) => r.data);
@@ -181,7 +181,7 @@ export class ApiClient {
     return this.request(
       'POST',
       `/admin/tenants/${encodeURIComponent(tenantId)}/api-keys`,
-      apiKeyIssued,
+      apiKeyIssuedResponse,
       {
         auth: 'admin',
       },
@@ -192,7 +192,7 @@ export class ApiClient {
     return this.request(
       'GET',
       `/admin/tenants/${encodeURIComponent(tenantId)}/api-keys`,
-      apiKeyList,
+      apiKeyListResponse,
       {
         auth: 'admin',
         retries: 3,
@@ -203,12 +203,14 @@ export class ApiClient {
   /** Safe to retry: revoking a revoked key answers the same. */
   revokeApiKey(tenantId: string, keyId: string) {
     const path = `/admin/tenants/${encodeURIComponent(tenantId)}/api-keys/${encodeURIComponent(keyId)}/revoke`;
-    return this.request('POST', path, apiKey, { auth: 'admin', retries: 2 }).then((r) => r.data);
+    return this.request('POST', path, apiKeyResponse, { auth: 'admin', retries: 2 }).then(
+      (r) => r.data,
+    );
   }
 
   /** Safe to retry: the Idempotency-Key makes a repeated request answer with the same batch. */
   async createBatch(body: BatchBody, idempotencyKey: string, signal?: AbortSignal) {
-    const r = await this.request('POST', '/v1/batches', batchAccepted, {
+    const r = await this.request('POST', '/v1/batches', batchAcceptedResponse, {
       auth: 'tenant',
       body,
       headers: { 'idempotency-key': idempotencyKey },
@@ -221,7 +223,7 @@ export class ApiClient {
 
   async getBatch(id: string, signal?: AbortSignal) {
     try {
-      const r = await this.request('GET', `/v1/batches/${encodeURIComponent(id)}`, batch, {
+      const r = await this.request('GET', `/v1/batches/${encodeURIComponent(id)}`, batchResponse, {
         auth: 'tenant',
         retries: 3,
         signal,
@@ -240,28 +242,38 @@ export class ApiClient {
   listBatchClones(id: string, cursor: string | null, limit = 1_000) {
     const query = new URLSearchParams({ limit: String(limit) });
     if (cursor) query.set('cursor', cursor);
-    return this.request('GET', `/v1/batches/${encodeURIComponent(id)}/clones?${query}`, cloneList, {
-      auth: 'tenant',
-      retries: 3,
-    }).then((r) => r.data);
+    return this.request(
+      'GET',
+      `/v1/batches/${encodeURIComponent(id)}/clones?${query}`,
+      cloneListResponse,
+      {
+        auth: 'tenant',
+        retries: 3,
+      },
+    ).then((r) => r.data);
   }
 
   cancelBatch(id: string) {
-    return this.request('POST', `/v1/batches/${encodeURIComponent(id)}/cancel`, batchCanceled, {
-      auth: 'tenant',
-      retries: 2,
-    }).then((r) => r.data);
+    return this.request(
+      'POST',
+      `/v1/batches/${encodeURIComponent(id)}/cancel`,
+      batchCancelResponse,
+      {
+        auth: 'tenant',
+        retries: 2,
+      },
+    ).then((r) => r.data);
   }
 
   cancelClone(id: string) {
-    return this.request('POST', `/v1/clones/${encodeURIComponent(id)}/cancel`, clone, {
+    return this.request('POST', `/v1/clones/${encodeURIComponent(id)}/cancel`, cloneResponse, {
       auth: 'tenant',
       retries: 2,
     }).then((r) => r.data);
   }
 
   redrive(body: { ids: string[] } | { batch_id: string } | { error_code: string }) {
-    return this.request('POST', '/v1/dead-letters/redrive', redriveResult, {
+    return this.request('POST', '/v1/dead-letters/redrive', redriveResponse, {
       auth: 'tenant',
       body,
     }).then((r) => r.data);
@@ -270,7 +282,7 @@ export class ApiClient {
   listDeadLetters(filter: Record<string, string>, cursor: string | null, limit: number) {
     const query = new URLSearchParams({ ...filter, limit: String(limit) });
     if (cursor) query.set('cursor', cursor);
-    return this.request('GET', `/v1/dead-letters?${query}`, deadLetterList, {
+    return this.request('GET', `/v1/dead-letters?${query}`, deadLetterListResponse, {
       auth: 'tenant',
       retries: 3,
     }).then((r) => r.data);

@@ -1,5 +1,5 @@
+import type { BatchResponse as Batch } from '@voxline/contract';
 import type { Command } from 'commander';
-import type { Batch } from '../api/types.js';
 import { apiClient, type GlobalOptions, interruption } from '../context.js';
 import { CliError, printJson, table } from '../output.js';
 import { exitCodeOf, follow, printSummary, reportInterrupted } from '../watch/follow.js';

@@ -1,5 +1,5 @@
+import type { DeadLetterResponse as DeadLetter } from '@voxline/contract';
 import type { Command } from 'commander';
-import type { DeadLetter } from '../api/types.js';
 import { apiClient, type GlobalOptions } from '../context.js';
 import { CliError, printJson, table } from '../output.js';
 import { positiveInt, uuidList } from './shared.js';

@@ -1,5 +1,5 @@
+import type { BatchResponse as Batch, StatusCounts } from '@voxline/contract';
 import type { ApiClient } from '../api/client.js';
-import type { Batch, StatusCounts } from '../api/types.js';
 import { EXIT, formatDuration, note, printJson } from '../output.js';
 import { createProgress, printLine } from './progress.js';
 import { type ResultSource, type ResultsSummary, writeResults } from './results.js';

@@ -1,5 +1,5 @@
+import { type StatusCounts, terminalCount } from '@voxline/contract';
 import cliProgress from 'cli-progress';
-import { type StatusCounts, terminalCount } from '../api/types.js';
 import { formatDuration } from '../output.js';
 
 /** What a watcher knows after each poll: the batches' counts added up. */

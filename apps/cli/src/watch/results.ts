@@ -2,8 +2,8 @@ import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
+import type { CloneResponse as Clone } from '@voxline/contract';
 import type { ApiClient } from '../api/client.js';
-import type { Clone } from '../api/types.js';
 
 export const RESULT_COLUMNS = [
   'ref',

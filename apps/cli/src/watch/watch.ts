@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { type BatchResponse as Batch, type StatusCounts, terminalCount } from '@voxline/contract';
 import { type ApiClient, ApiError } from '../api/client.js';
-import { type Batch, type StatusCounts, terminalCount } from '../api/types.js';
 import type { Snapshot } from './progress.js';
 
 export const DEFAULT_POLL_INTERVAL_MS = 1_000;

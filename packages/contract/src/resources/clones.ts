@@ -1,7 +1,5 @@
-import type { StatusCounts } from './repos/batches.js';
-import type { AudioResult, UpstreamUsage } from './schema/audio-results.js';
-import type { Batch } from './schema/batches.js';
-import type { CloneJob } from './schema/clone-jobs.js';
+import type { Usage } from '@voxline/runninghub';
+import type { AudioResultRow, CloneJobRow } from './rows.js';
 
 /**
  * The public `audio.usage`: null when upstream sent no usage, else exactly its four cost fields,
@@ -9,7 +7,7 @@ import type { CloneJob } from './schema/clone-jobs.js';
  * picked one by one so that a stored row missing one still has it (as null) and nothing else
  * in the jsonb reaches the API; fields upstream adds stay in the stored raw response.
  */
-export function usageResource(usage: UpstreamUsage | null) {
+export function usageResource(usage: Usage | null) {
   if (!usage) return null;
   return {
     consumeMoney: usage.consumeMoney ?? null,
@@ -23,7 +21,7 @@ export function usageResource(usage: UpstreamUsage | null) {
  * The public shape of a clone job: what `GET /v1/clones/:id` returns and what webhook events
  * carry as `data`. One function, so the API and the webhooks can never disagree.
  */
-export function cloneResource(job: CloneJob, audio: AudioResult | null) {
+export function cloneResource(job: CloneJobRow, audio: AudioResultRow | null) {
   return {
     id: job.id,
     object: 'clone' as const,
@@ -50,17 +48,3 @@ export function cloneResource(job: CloneJob, audio: AudioResult | null) {
   };
 }
 export type CloneResource = ReturnType<typeof cloneResource>;
-
-export function batchResource(batch: Batch, counts: StatusCounts) {
-  return {
-    id: batch.id,
-    object: 'batch' as const,
-    status: batch.status,
-    total: batch.total,
-    counts,
-    metadata: batch.metadata ?? null,
-    created_at: batch.createdAt.toISOString(),
-    completed_at: batch.completedAt?.toISOString() ?? null,
-  };
-}
-export type BatchResource = ReturnType<typeof batchResource>;

@@ -1,5 +1,5 @@
-import { CLONE_STATUSES } from '@voxline/db';
 import { z } from 'zod';
+import { CLONE_STATUSES } from '../statuses.js';
 import { isStorableString, refuseUnstorableStrings } from './requests.js';
 
 /** Path, query and header schemas shared by routes. */

@@ -1,9 +1,9 @@
-import { BATCH_STATUSES, CLONE_STATUSES } from '@voxline/db';
 import { z } from 'zod';
+import { BATCH_STATUSES, CLONE_STATUSES } from '../statuses.js';
 
 /**
  * Response shapes, for serialization and the OpenAPI document (`/docs`). Loose objects: the
- * views in @voxline/db are the source of truth, and a field added there must not be dropped
+ * mappers in ../resources are the source of truth, and a field added there must not be dropped
  * here silently.
  */
 
@@ -15,7 +15,7 @@ export const errorResponse = z.object({
   }),
 });
 
-// Plain objects where the view's type is an interface (interfaces have no index signature).
+// Plain objects where the mapper's type is an interface (interfaces have no index signature).
 const cloneRequest = z.object({
   audio: z.string(),
   custom_voice_id: z.string(),
@@ -28,7 +28,7 @@ const cloneRequest = z.object({
 });
 
 // Upstream leaves usage fields out, sends null, or numbers as strings or as numbers: every
-// field is always present, as upstream's text or null (@voxline/db `usageResource`). The routes'
+// field is always present, as upstream's text or null (`usageResource`). The routes'
 // typed replies make the view and this schema agree at compile time.
 const usageField = (description: string) =>
   z
@@ -160,3 +160,11 @@ export const commonErrors = {
   404: errorResponse,
   503: errorResponse,
 } as const;
+
+/** The answers as a client reads them (the CLI parses every answer with these schemas). */
+export type CloneResponse = z.infer<typeof cloneResponse>;
+export type BatchResponse = z.infer<typeof batchResponse>;
+export type BatchAcceptedResponse = z.infer<typeof batchAcceptedResponse>;
+export type DeadLetterResponse = z.infer<typeof deadLetterResponse>;
+export type ApiKeyResponse = z.infer<typeof apiKeyResponse>;
+export type TenantCreatedResponse = z.infer<typeof tenantCreatedResponse>;

@@ -1,15 +1,23 @@
+import {
+  BATCH_STATUSES,
+  type BatchStatus,
+  CLONE_STATUSES,
+  type CloneStatus,
+  DELIVERY_STATUSES,
+  type DeliveryStatus,
+} from '@voxline/contract';
 import { type Column, type SQL, sql } from 'drizzle-orm';
 import { pgEnum } from 'drizzle-orm/pg-core';
 
-export const CLONE_STATUSES = [
-  'queued',
-  'submitting',
-  'running',
-  'succeeded',
-  'failed',
-  'canceled',
-] as const;
-export type CloneStatus = (typeof CLONE_STATUSES)[number];
+// The statuses are the public contract's: the database stores exactly what the API shows.
+export {
+  BATCH_STATUSES,
+  type BatchStatus,
+  CLONE_STATUSES,
+  type CloneStatus,
+  DELIVERY_STATUSES,
+  type DeliveryStatus,
+};
 export const TERMINAL_STATUSES = [
   'succeeded',
   'failed',
@@ -39,10 +47,6 @@ export function activeStatusSql(column: Column): SQL {
   return sql`${column} in (${sql.raw(ACTIVE_STATUSES.map((s) => `'${s}'`).join(', '))})`;
 }
 
-export const BATCH_STATUSES = ['running', 'completed', 'canceled'] as const;
-export type BatchStatus = (typeof BATCH_STATUSES)[number];
 export const batchStatus = pgEnum('batch_status', BATCH_STATUSES);
 
-export const DELIVERY_STATUSES = ['pending', 'succeeded', 'failed'] as const;
-export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
 export const deliveryStatus = pgEnum('delivery_status', DELIVERY_STATUSES);

@@ -1,0 +1,12 @@
+export * from './events.js';
+export * from './resources/api-keys.js';
+export * from './resources/batches.js';
+export * from './resources/clones.js';
+export * from './resources/dead-letters.js';
+export type * from './resources/rows.js';
+export * from './resources/webhooks.js';
+export * from './schemas/common.js';
+export * from './schemas/requests.js';
+export * from './schemas/responses.js';
+export * from './schemas/webhooks.js';
+export * from './statuses.js';
