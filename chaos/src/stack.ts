@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createDb, type DbHandle } from '@voxline/db';
-import { createRedis, UpstreamSlots } from '@voxline/queue';
+import { createRedis, slotsInUse } from '@voxline/queue';
 import { type SimOptions, type SimulatorHandle, startSimulator } from '@voxline/runninghub-sim';
 import { freePort } from '@voxline/testing/net';
 import { waitFor } from '@voxline/testing/wait';
@@ -89,7 +89,6 @@ export class Stack {
   readonly adminToken = `chaos-admin-${randomBytes(12).toString('hex')}`;
   readonly simKey = `chaos-sim-${randomBytes(12).toString('hex')}`;
   readonly prefix = `{chaos-${randomBytes(5).toString('hex')}}`;
-  readonly slotLimit: number;
   api: NodeProcess | null = null;
   apiPort = 0;
   #http: HttpClient | null = null;
@@ -110,7 +109,6 @@ export class Stack {
   ) {
     this.secrets.set('ADMIN_TOKEN', this.adminToken);
     this.secrets.set('RUNNINGHUB_API_KEY', this.simKey);
-    this.slotLimit = Number(options.workerEnv?.RUNNINGHUB_MAX_IN_FLIGHT ?? SLOT_LIMIT);
   }
 
   static async start(env: Environment, options: StackOptions): Promise<Stack> {
@@ -241,7 +239,7 @@ export class Stack {
 
   /** Slots held by live leases in the stack's Redis. */
   slotsInUse(): Promise<number> {
-    return new UpstreamSlots(this.redis, this.prefix, this.slotLimit).inUse();
+    return slotsInUse(this.redis, this.prefix);
   }
 
   /** Every line the processes wrote, API and workers, living and dead. */

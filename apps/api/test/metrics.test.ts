@@ -128,7 +128,12 @@ describe('/metrics', () => {
     expect((await api.request('POST', `/v1/clones/${canceled}/cancel`, { key })).statusCode).toBe(
       200,
     );
-    const slots = new UpstreamSlots(api.redis, api.config.QUEUE_PREFIX, 3);
+    const slots = new UpstreamSlots({
+      redis: api.redis,
+      prefix: api.config.QUEUE_PREFIX,
+      limit: 3,
+      submitQueue: api.queues.cloneSubmit,
+    });
     await slots.acquire(queued, 60_000);
 
     const after = await scrape(`Bearer ${ADMIN_TOKEN}`);

@@ -6,7 +6,6 @@ import type { Queues, UpstreamSlots } from '@voxline/queue';
 import type { RunningHubClient } from '@voxline/runninghub';
 import type { Redis } from 'ioredis';
 import type { PollSchedule } from './clone/poll-schedule.js';
-import type { SlotWaiters } from './clone/slot-waiters.js';
 
 /** What every processor needs, built once per process by the runtime. */
 export interface WorkerContext {
@@ -15,7 +14,6 @@ export interface WorkerContext {
   redis: Redis;
   queues: Queues;
   slots: UpstreamSlots;
-  slotWaiters: SlotWaiters;
   /** Learned task durations, shared by every worker process through Redis. */
   schedule: PollSchedule;
   upstream: RunningHubClient;

@@ -6,7 +6,6 @@ import { catalog, closeQueues, createQueues, createRedis, UpstreamSlots } from '
 import { RunningHubClient } from '@voxline/runninghub';
 import { type Processor, Worker, type WorkerOptions } from 'bullmq';
 import { PollSchedule } from './clone/poll-schedule.js';
-import { SlotWaiters } from './clone/slot-waiters.js';
 import type { WorkerContext } from './context.js';
 import { processDeadLetter, processMaintenance, processPoll, processSubmit } from './processors.js';
 import { createWebhookDeliveryProcessor } from './webhooks/processor.js';
@@ -64,8 +63,12 @@ export async function startWorkers(options: StartOptions): Promise<WorkerRuntime
     db: dbHandle.db,
     redis,
     queues,
-    slots: new UpstreamSlots(redis, config.QUEUE_PREFIX, config.RUNNINGHUB_MAX_IN_FLIGHT),
-    slotWaiters: new SlotWaiters(redis, config.QUEUE_PREFIX, queues.cloneSubmit),
+    slots: new UpstreamSlots({
+      redis,
+      prefix: config.QUEUE_PREFIX,
+      limit: config.RUNNINGHUB_MAX_IN_FLIGHT,
+      submitQueue: queues.cloneSubmit,
+    }),
     schedule: new PollSchedule(redis, config.QUEUE_PREFIX, {
       minMs: config.POLL_MIN_INTERVAL_MS,
       maxMs: config.POLL_MAX_INTERVAL_MS,

@@ -2,14 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { cloneJobEvents, cloneJobs, createTenant, insertCloneJobs, newId } from '@voxline/db';
-import {
-  closeQueues,
-  createQueues,
-  enqueue,
-  jobIds,
-  PRIORITY,
-  UpstreamSlots,
-} from '@voxline/queue';
+import { closeQueues, createQueues, enqueue, jobIds, PRIORITY, slotsInUse } from '@voxline/queue';
 import { decodeUpstreamVoiceId } from '@voxline/runninghub';
 import { type SimulatorHandle, startSimulator } from '@voxline/runninghub-sim';
 import {
@@ -144,7 +137,7 @@ describe('a worker process killed with SIGKILL mid-batch', () => {
 
     await waitFor(
       'every slot to be released',
-      async () => (await new UpstreamSlots(redis.redis, redis.prefix, 6).inUse()) === 0,
+      async () => (await slotsInUse(redis.redis, redis.prefix)) === 0,
     );
     expect(sim.stats().inFlight.max[sim.keyLabel(SIM_KEY)]).toBeLessThanOrEqual(6);
 

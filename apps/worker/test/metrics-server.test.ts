@@ -2,7 +2,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createLogger } from '@voxline/logger';
 import { createMetrics } from '@voxline/metrics';
-import { UpstreamSlots } from '@voxline/queue';
+import { closeQueues, createQueues, type Queues, UpstreamSlots } from '@voxline/queue';
 import { createTestRedis, type TestRedis } from '@voxline/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startMetricsServer } from '../src/metrics-server.js';
@@ -16,14 +16,22 @@ const basic = (user: string, password: string) =>
 
 describe("the worker's /metrics", () => {
   let redis: TestRedis;
+  let queues: Queues;
   let slots: UpstreamSlots;
   const servers: Server[] = [];
   beforeAll(async () => {
     redis = await createTestRedis();
-    slots = new UpstreamSlots(redis.redis, redis.prefix, 3);
+    queues = createQueues(redis.redis, redis.prefix);
+    slots = new UpstreamSlots({
+      redis: redis.redis,
+      prefix: redis.prefix,
+      limit: 3,
+      submitQueue: queues.cloneSubmit,
+    });
   });
   afterAll(async () => {
     await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
+    await closeQueues(queues);
     await redis?.cleanup();
   });
 

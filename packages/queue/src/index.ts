@@ -9,4 +9,4 @@ export {
   parsePayload,
   type Queues,
 } from './registry.js';
-export { UpstreamSlots } from './slots.js';
+export * from './slots/index.js';

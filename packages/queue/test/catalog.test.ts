@@ -7,7 +7,6 @@ import {
   createRedis,
   enqueue,
   type Queues,
-  UpstreamSlots,
 } from '../src/index.js';
 
 const id = () => crypto.randomUUID();
@@ -44,35 +43,6 @@ describe('queue catalog and registry', () => {
     ).rejects.toThrow();
     expect(await queues.cloneSubmit.getJob(good)).toBeUndefined();
     expect(await queues.cloneSubmit.getJob('bad')).toBeUndefined();
-  });
-});
-
-describe('upstream slots', () => {
-  let t: TestRedis;
-  beforeAll(async () => {
-    t = await createTestRedis();
-  });
-  afterAll(async () => {
-    await t.cleanup();
-  });
-
-  it('never grants more than the limit, renews a holder, and reclaims expired leases', async () => {
-    const slots = new UpstreamSlots(t.redis, t.prefix, 2);
-    const granted = await Promise.all(
-      Array.from({ length: 10 }, (_, i) => slots.acquire(`job-${i}`, 60_000)),
-    );
-    expect(granted.filter(Boolean)).toHaveLength(2);
-    const holder = `job-${granted.indexOf(true)}`;
-    expect(await slots.acquire(holder, 60_000)).toBe(true);
-    expect(await slots.inUse()).toBe(2);
-    await slots.release(holder);
-    // A lease that expired before it was taken (a worker that died long ago), with no waiting
-    // on the clock: it holds no live slot, and the next acquirer reclaims it.
-    expect(await slots.acquire('newcomer', -1)).toBe(true);
-    expect(await slots.inUse()).toBe(1);
-    expect(await slots.acquire('after-expiry', 60_000)).toBe(true);
-    expect(await slots.inUse()).toBe(2);
-    expect(await slots.acquire('one-too-many', 60_000)).toBe(false);
   });
 });
 

@@ -11,7 +11,7 @@ import {
 } from '@voxline/db';
 import type { Logger } from '@voxline/logger';
 import { type Metrics, stateMetrics } from '@voxline/metrics';
-import { type Queues, UpstreamSlots } from '@voxline/queue';
+import { type Queues, slotsInUse } from '@voxline/queue';
 import type { JobType } from 'bullmq';
 import { count, desc, eq, isNull, sql, sum } from 'drizzle-orm';
 import type { Redis } from 'ioredis';
@@ -66,17 +66,17 @@ interface PostgresState {
   ambiguous: Array<{ policy: string; n: number }>;
 }
 
-async function readRedis(deps: ScraperDeps, slots: UpstreamSlots): Promise<RedisState> {
-  const [queues, slotsInUse] = await Promise.all([
+async function readRedis(deps: ScraperDeps): Promise<RedisState> {
+  const [queues, slots] = await Promise.all([
     Promise.all(
       Object.values(deps.queues).map(async (queue) => ({
         queue: queue.name,
         counts: await queue.getJobCounts(...JOB_STATES),
       })),
     ),
-    slots.inUse(),
+    slotsInUse(deps.redis, deps.config.QUEUE_PREFIX),
   ]);
-  return { queues, slotsInUse };
+  return { queues, slotsInUse: slots };
 }
 
 async function readPostgres(db: Database): Promise<PostgresState> {
@@ -146,16 +146,11 @@ function replaceSeries<L extends string>(
  */
 export function createScraper(deps: ScraperDeps) {
   const state = stateMetrics(deps.metrics);
-  const slots = new UpstreamSlots(
-    deps.redis,
-    deps.config.QUEUE_PREFIX,
-    deps.config.RUNNINGHUB_MAX_IN_FLIGHT,
-  );
   let refreshing: Promise<void> | null = null;
 
   async function refresh(): Promise<void> {
     const [redis, postgres] = await Promise.allSettled([
-      within(readRedis(deps, slots), SOURCE_TIMEOUT_MS, 'Redis did not answer'),
+      within(readRedis(deps), SOURCE_TIMEOUT_MS, 'Redis did not answer'),
       within(readPostgres(deps.db), SOURCE_TIMEOUT_MS + 500, 'Postgres did not answer'),
     ]);
     // Everything is read before anything is set, so a scrape never shows half an update.

@@ -1,11 +1,8 @@
 import { appendCloneJobEvent, type CloneJob, transitionCloneJob } from '@voxline/db';
-import { catalog, jobIds } from '@voxline/queue';
+import { catalog, jobIds, slotHolder } from '@voxline/queue';
 import type { WorkerContext } from '../context.js';
 import { delay, done, type StepOutcome } from '../step-outcome.js';
 import { recordFailure } from './outcomes.js';
-import { slotHolder } from './slot-holder.js';
-// A cycle (submit.ts imports this file) of functions only, called after both have loaded.
-import { releaseSlot } from './submit.js';
 
 // After its submit call returns, a worker queues the poll job within a few Redis round trips:
 // a `submitting` row older than the request timeout plus this has no live submitter.
@@ -51,7 +48,7 @@ export async function resolveAmbiguousSubmit(
   // The crashed attempt may have been accepted (and billed) upstream: it counts.
   const attempts = job.attempts + 1;
   if (policy === 'fail') {
-    await releaseSlot(ctx, slotHolder(job));
+    await ctx.slots.release(slotHolder(job));
     await recordFailure(
       ctx,
       job,

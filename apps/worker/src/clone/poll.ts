@@ -1,12 +1,17 @@
 import { appendCloneJobEvent, type CloneJob, getCloneJob, transitionCloneJob } from '@voxline/db';
-import { catalog, enqueue, jobIds, type ParsedPayloadOf, submitJob } from '@voxline/queue';
+import {
+  catalog,
+  enqueue,
+  jobIds,
+  type ParsedPayloadOf,
+  slotHolder,
+  submitJob,
+} from '@voxline/queue';
 import { errorFromFailedTask, isRunningHubError, type TaskResponse } from '@voxline/runninghub';
 import type { WorkerContext } from '../context.js';
 import { backoffDelay, jitter } from '../step.js';
 import { delay, done, fail, type StepOutcome } from '../step-outcome.js';
 import { type Failure, recordDroppedResult, recordFailure, recordSuccess } from './outcomes.js';
-import { slotHolder } from './slot-holder.js';
-import { releaseSlot } from './submit.js';
 
 type PollPayload = ParsedPayloadOf<'clonePoll'>;
 type Source = { queue: string; jobId: string; attempts: number };
@@ -44,7 +49,7 @@ export async function pollStep(
     if (!job) return done;
   }
   if (job.status !== 'running' && job.status !== 'canceled') {
-    await releaseSlot(ctx, holder);
+    await ctx.slots.release(holder);
     return done;
   }
 
@@ -107,7 +112,7 @@ export async function pollStep(
   ctx.metrics.pollsPerTask.observe(polls);
   ctx.metrics.taskDuration.observe(elapsed / 1000);
   if (job.status === 'canceled') {
-    await releaseSlot(ctx, holder);
+    await ctx.slots.release(holder);
     await recordDroppedResult(ctx, job, task);
     return done;
   }
@@ -118,7 +123,7 @@ export async function pollStep(
       job.request.text.length,
       observedDuration(task, elapsed, polls),
     );
-    await releaseSlot(ctx, holder);
+    await ctx.slots.release(holder);
     await recordSuccess(ctx, job, { ...task, audio: task.audio });
     return done;
   }
@@ -133,7 +138,7 @@ export async function pollStep(
         }
       : errorFromFailedTask(task);
   if (error.kind !== 'fatal' && job.attempts < ctx.config.SUBMIT_MAX_ATTEMPTS) {
-    await releaseSlot(ctx, holder);
+    await ctx.slots.release(holder);
     await resubmit(ctx, job, { code: error.code ?? 'TASK_FAILED', message: error.message });
     return done;
   }
@@ -152,7 +157,7 @@ async function finish(
   source: Source,
   failure: Failure,
 ): Promise<StepOutcome> {
-  await releaseSlot(ctx, holder);
+  await ctx.slots.release(holder);
   if (job.status === 'canceled') {
     await appendCloneJobEvent(ctx.db, {
       tenantId: job.tenantId,

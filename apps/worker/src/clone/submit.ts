@@ -1,5 +1,5 @@
 import { getCloneJob, transitionCloneJob } from '@voxline/db';
-import type { ParsedPayloadOf } from '@voxline/queue';
+import { type ParsedPayloadOf, slotHolder } from '@voxline/queue';
 import { encodeUpstreamVoiceId, isRunningHubError } from '@voxline/runninghub';
 import type { WorkerContext } from '../context.js';
 import { jitter } from '../step.js';
@@ -7,7 +7,6 @@ import { delay, done, type StepOutcome } from '../step-outcome.js';
 import { resolveAmbiguousSubmit } from './ambiguous.js';
 import { recordSuccess } from './outcomes.js';
 import { enqueuePoll, ensurePollJob } from './poll-jobs.js';
-import { slotHolder } from './slot-holder.js';
 import { submitErrorOutcome } from './submit-errors.js';
 
 type SubmitPayload = ParsedPayloadOf<'cloneSubmit'>;
@@ -39,14 +38,10 @@ export async function submitStep(
 
   const holder = slotHolder(job);
   const leaseMs = ctx.config.RUNNINGHUB_REQUEST_TIMEOUT_MS + ctx.config.SLOT_LEASE_MARGIN_MS;
-  if (!(await ctx.slots.acquire(holder, leaseMs))) {
-    await ctx.slotWaiters.add(bullJobId, job.priority);
-    // A slot freed between the failed acquire and registering would wake nobody: look again.
-    if (!(await ctx.slots.acquire(holder, leaseMs))) {
-      ctx.metrics.slotWaits.inc({ reason: 'local_limit' });
-      return delay(jitter(ctx.config.SLOT_PARK_MS));
-    }
-    await ctx.slotWaiters.remove(bullJobId);
+  const waiter = { bullJobId, priority: job.priority };
+  if (!(await ctx.slots.acquireOrWait(holder, leaseMs, waiter))) {
+    ctx.metrics.slotWaits.inc({ reason: 'local_limit' });
+    return delay(jitter(ctx.config.SLOT_PARK_MS));
   }
 
   const submitting = await transitionCloneJob(ctx.db, {
@@ -56,7 +51,7 @@ export async function submitStep(
     to: 'submitting',
   });
   if (!submitting) {
-    await releaseSlot(ctx, holder);
+    await ctx.slots.release(holder);
     return done;
   }
 
@@ -76,7 +71,7 @@ export async function submitStep(
         : request,
     );
   } catch (error) {
-    await releaseSlot(ctx, holder);
+    await ctx.slots.release(holder);
     if (!isRunningHubError(error)) throw error;
     const log = ctx.logger.child({ jobId: job.id, batchId: job.batchId, tenantId: job.tenantId });
     return submitErrorOutcome(ctx, submitting, bullJobId, error, log);
@@ -85,7 +80,7 @@ export async function submitStep(
   const attempts = submitting.attempts + 1;
   if (task.terminal && task.status === 'SUCCESS' && task.audio) {
     // Seen in an official script: a submit can come back already finished.
-    await releaseSlot(ctx, holder);
+    await ctx.slots.release(holder);
     await recordSuccess(ctx, submitting, { ...task, audio: task.audio }, { attempts });
     return done;
   }
@@ -113,9 +108,4 @@ export async function submitStep(
     detail: { taskId: task.taskId, attempt: attempts },
   });
   return done;
-}
-
-export async function releaseSlot(ctx: WorkerContext, holder: string): Promise<void> {
-  await ctx.slots.release(holder);
-  await ctx.slotWaiters.wakeOne();
 }

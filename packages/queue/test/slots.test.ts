@@ -1,0 +1,97 @@
+import { createTestRedis, type TestRedis } from '@voxline/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  catalog,
+  closeQueues,
+  createQueues,
+  type Queues,
+  slotHolder,
+  slotKeys,
+  slotsInUse,
+  UpstreamSlots,
+} from '../src/index.js';
+
+describe('upstream slots', () => {
+  let t: TestRedis;
+  let queues: Queues;
+  const slotsOf = (limit: number, account?: string) =>
+    new UpstreamSlots({
+      redis: t.redis,
+      prefix: t.prefix,
+      limit,
+      submitQueue: queues.cloneSubmit,
+      ...(account ? { account } : {}),
+    });
+  beforeAll(async () => {
+    t = await createTestRedis();
+    queues = createQueues(t.redis, t.prefix);
+  });
+  afterAll(async () => {
+    await closeQueues(queues);
+    await t.cleanup();
+  });
+
+  it('never grants more than the limit, renews a holder, and reclaims expired leases', async () => {
+    const slots = slotsOf(2, 'limits');
+    const granted = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => slots.acquire(`job-${i}`, 60_000)),
+    );
+    expect(granted.filter(Boolean)).toHaveLength(2);
+    const holder = `job-${granted.indexOf(true)}`;
+    expect(await slots.acquire(holder, 60_000)).toBe(true);
+    expect(await slots.inUse()).toBe(2);
+    await slots.release(holder);
+    // A lease that expired before it was taken (a worker that died long ago), with no waiting
+    // on the clock: it holds no live slot, and the next acquirer reclaims it.
+    expect(await slots.acquire('newcomer', -1)).toBe(true);
+    expect(await slots.inUse()).toBe(1);
+    expect(await slots.acquire('after-expiry', 60_000)).toBe(true);
+    expect(await slots.inUse()).toBe(2);
+    expect(await slots.acquire('one-too-many', 60_000)).toBe(false);
+    // hold() is for a task already running upstream: it counts whatever the limit.
+    await slots.hold('adopted', 60_000);
+    expect(await slots.inUse()).toBe(3);
+  });
+
+  it('parks a job that finds the slots full, and a release promotes the first waiter', async () => {
+    const slots = slotsOf(1, 'wake');
+    expect(await slots.acquire('holder', 60_000)).toBe(true);
+    const parked = async (name: string, priority: number) => {
+      const job = await queues.cloneSubmit.add(catalog.cloneSubmit.job, {}, { delay: 600_000 });
+      const bullJobId = job.id as string;
+      expect(await slots.acquireOrWait(name, 60_000, { bullJobId, priority })).toBe(false);
+      return bullJobId;
+    };
+    const batch = await parked('batch-line', 10);
+    const interactive = await parked('interactive-line', 1);
+    expect(await slots.waiting()).toBe(2);
+
+    await slots.release('holder');
+    // The interactive waiter arrived later but has the lower (earlier) priority.
+    expect(await queues.cloneSubmit.getJobState(interactive)).not.toBe('delayed');
+    expect(await queues.cloneSubmit.getJobState(batch)).toBe('delayed');
+    expect(await slots.waiting()).toBe(1);
+    expect(await slots.inUse()).toBe(0);
+  });
+
+  it('takes a free slot without parking', async () => {
+    const slots = slotsOf(1, 'free');
+    expect(await slots.acquireOrWait('line', 60_000, { bullJobId: 'unused', priority: 1 })).toBe(
+      true,
+    );
+    expect(await slots.waiting()).toBe(0);
+  });
+
+  it('keeps each account in its own set, the default one under the historical keys', async () => {
+    expect(slotKeys(t.prefix)).toEqual({
+      leases: `${t.prefix}:upstream-slots`,
+      waiters: `${t.prefix}:slot-waiters`,
+    });
+    const a = slotsOf(1, 'account-a');
+    const b = slotsOf(1, 'account-b');
+    expect(await a.acquire(slotHolder({ id: 'job', run: 1 }), 60_000)).toBe(true);
+    expect(await b.acquire(slotHolder({ id: 'job', run: 2 }), 60_000)).toBe(true);
+    expect(await slotsInUse(t.redis, t.prefix, 'account-a')).toBe(1);
+    expect(await slotsInUse(t.redis, t.prefix)).toBe(0);
+  });
+});
