@@ -2,16 +2,15 @@ import type { Config } from '@voxline/config';
 import type { Database } from '@voxline/db';
 import type { Logger } from '@voxline/logger';
 import type { Metrics } from '@voxline/metrics';
-import type { Queues } from '@voxline/queue';
+import type { Queues, RedisClient } from '@voxline/queue';
 import type { TargetAllowlist } from '@voxline/webhooks';
-import type { Redis } from 'ioredis';
 import type { ApiSchemas } from './schemas/index.js';
 
 /** What `buildApp` is given: the process owns these and closes them, the app only uses them. */
 export interface AppDeps {
   config: Config;
   db: Database;
-  redis: Redis;
+  redis: RedisClient;
   queues: Queues;
   logger: Logger;
   /**

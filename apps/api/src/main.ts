@@ -1,7 +1,7 @@
 import { type Config, ConfigError, loadConfig } from '@voxline/config';
 import { createDb, ensureDatabase, runMigrations } from '@voxline/db';
 import { createLogger } from '@voxline/logger';
-import { closeQueues, createQueues, createRedis } from '@voxline/queue';
+import { closeQueues, createQueues, createRedis, redisTarget } from '@voxline/queue';
 import { buildApp } from './app.js';
 
 /**
@@ -46,7 +46,7 @@ async function main(): Promise<void> {
     max: cfg.DATABASE_POOL_MAX,
     applicationName: 'voxline-api',
   });
-  const redis = createRedis(cfg.REDIS_URL, 'producer');
+  const redis = createRedis(redisTarget(cfg), 'producer');
   const queues = createQueues(redis, cfg.QUEUE_PREFIX);
   const app = await buildApp({ config: cfg, db: pg.db, redis, queues, logger });
 

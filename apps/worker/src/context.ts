@@ -2,16 +2,15 @@ import type { Config } from '@voxline/config';
 import type { Database } from '@voxline/db';
 import type { Logger } from '@voxline/logger';
 import type { Metrics } from '@voxline/metrics';
-import type { Queues, UpstreamSlots } from '@voxline/queue';
+import type { Queues, RedisClient, UpstreamSlots } from '@voxline/queue';
 import type { RunningHubClient } from '@voxline/runninghub';
-import type { Redis } from 'ioredis';
 import type { PollSchedule } from './clone/poll-schedule.js';
 
 /** What every processor needs, built once per process by the runtime. */
 export interface WorkerContext {
   config: Config;
   db: Database;
-  redis: Redis;
+  redis: RedisClient;
   queues: Queues;
   slots: UpstreamSlots;
   /** Learned task durations, shared by every worker process through Redis. */

@@ -2,7 +2,14 @@ import type { Config } from '@voxline/config';
 import { createDb, type DbHandle } from '@voxline/db';
 import type { Logger } from '@voxline/logger';
 import { createMetrics, type Metrics } from '@voxline/metrics';
-import { catalog, closeQueues, createQueues, createRedis, UpstreamSlots } from '@voxline/queue';
+import {
+  catalog,
+  closeQueues,
+  createQueues,
+  createRedis,
+  redisTarget,
+  UpstreamSlots,
+} from '@voxline/queue';
 import { RunningHubClient } from '@voxline/runninghub';
 import { type Processor, Worker, type WorkerOptions } from 'bullmq';
 import { PollSchedule } from './clone/poll-schedule.js';
@@ -42,7 +49,7 @@ export async function startWorkers(options: StartOptions): Promise<WorkerRuntime
     max: config.DATABASE_POOL_MAX,
     applicationName: 'voxline-worker',
   });
-  const redis = createRedis(config.REDIS_URL, 'worker');
+  const redis = createRedis(redisTarget(config), 'worker');
   const queues = createQueues(redis, config.QUEUE_PREFIX);
   const client = new RunningHubClient({
     baseUrl: upstream.baseUrl,

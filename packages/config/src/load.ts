@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { isLoopbackHost } from './hosts.js';
 import { apiEnv } from './sections/api.js';
 import { cliEnv } from './sections/cli.js';
-import { coreEnv } from './sections/core.js';
+import { coreEnv, DEFAULT_REDIS_URL } from './sections/core.js';
 import { runninghubEnv } from './sections/runninghub.js';
 import { simEnv } from './sections/sim.js';
 import { webhooksEnv } from './sections/webhooks.js';
@@ -61,6 +61,14 @@ export const envSchema = z
           path: ['RUNNINGHUB_BASE_URL'],
           message:
             'is required when RUNNINGHUB_API_KEY is set (unset, the key would go to the simulator over plain HTTP)',
+        });
+      }
+      if (env.REDIS_CLUSTER_NODES && env.REDIS_URL !== DEFAULT_REDIS_URL) {
+        // Two answers to "where is Redis": refuse rather than silently pick one.
+        ctx.addIssue({
+          code: 'custom',
+          path: ['REDIS_CLUSTER_NODES'],
+          message: 'cannot be set together with REDIS_URL (a cluster is named by its nodes alone)',
         });
       }
       if (env.HTTP_HEADERS_TIMEOUT_MS > env.HTTP_REQUEST_TIMEOUT_MS) {

@@ -1,5 +1,12 @@
 export * from './catalog.js';
-export { createRedis, type RedisRole, waitForRedis } from './connection.js';
+export {
+  createRedis,
+  type RedisClient,
+  type RedisRole,
+  type RedisTarget,
+  redisTarget,
+  waitForRedis,
+} from './connection.js';
 export { checkRedisReadiness, type RedisReadiness } from './readiness.js';
 export {
   closeQueues,

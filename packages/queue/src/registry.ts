@@ -1,11 +1,11 @@
 import { type JobsOptions, Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { type CatalogEntry, catalog, type ParsedPayloadOf, type PayloadOf } from './catalog.js';
+import type { RedisClient } from './connection.js';
 
 export type Queues = { [K in CatalogEntry]: Queue };
 
 /** One Queue per catalog entry, sharing a connection. Feeds producers, Bull Board and /readyz. */
-export function createQueues(connection: Redis, prefix: string): Queues {
+export function createQueues(connection: RedisClient, prefix: string): Queues {
   const queues = {} as Queues;
   for (const key of Object.keys(catalog) as CatalogEntry[]) {
     queues[key] = new Queue(catalog[key].queue, { connection, prefix });

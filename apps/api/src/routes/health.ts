@@ -1,10 +1,9 @@
 import { errorResponse } from '@voxline/contract';
 import { type Database, pendingMigrations } from '@voxline/db';
 import type { Logger } from '@voxline/logger';
-import { checkRedisReadiness } from '@voxline/queue';
+import { checkRedisReadiness, type RedisClient } from '@voxline/queue';
 import { sql } from 'drizzle-orm';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { routeDocs } from '../openapi.js';
 import { within } from '../services/within.js';
@@ -22,7 +21,7 @@ interface Check {
  * job), and the database has every migration. The probe is anonymous, so failures are named
  * but their driver messages (hosts, ports) only go to the log.
  */
-export async function readiness(deps: { db: Database; redis: Redis; logger: Logger }) {
+export async function readiness(deps: { db: Database; redis: RedisClient; logger: Logger }) {
   const [postgres, redis] = await Promise.all([
     within(deps.db.execute(sql`select 1`), CHECK_TIMEOUT_MS).then(
       (): Check => ({ ok: true }),
@@ -78,7 +77,7 @@ const checks = z.object({
 
 export function healthRoutes(deps: {
   db: Database;
-  redis: Redis;
+  redis: RedisClient;
   logger: Logger;
 }): FastifyPluginAsyncZod {
   return async (app) => {

@@ -11,10 +11,9 @@ import {
 } from '@voxline/db';
 import type { Logger } from '@voxline/logger';
 import { type Metrics, stateMetrics } from '@voxline/metrics';
-import { type Queues, slotsInUse } from '@voxline/queue';
+import { type Queues, type RedisClient, slotsInUse } from '@voxline/queue';
 import type { JobType } from 'bullmq';
 import { count, desc, eq, isNull, sql, sum } from 'drizzle-orm';
-import type { Redis } from 'ioredis';
 import { within } from './within.js';
 
 /**
@@ -47,7 +46,7 @@ const MAX_ERROR_CODES = 50;
 export interface ScraperDeps {
   config: Config;
   db: Database;
-  redis: Redis;
+  redis: RedisClient;
   queues: Queues;
   metrics: Metrics;
   logger: Logger;

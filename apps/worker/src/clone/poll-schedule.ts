@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@voxline/queue';
 
 /**
  * When to query a task next. Official clients poll every 2-5 s whatever the task; voxline learns
@@ -31,7 +31,7 @@ export class PollSchedule {
   private readonly key: string;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     prefix: string,
     private readonly bounds: ScheduleBounds,
   ) {

@@ -1,11 +1,11 @@
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../connection.js';
 import { DEFAULT_ACCOUNT, type SlotKeys, slotKeys } from './keys.js';
 import { ACQUIRE } from './scripts.js';
 import { SlotWaiters } from './waiters.js';
 
 export interface UpstreamSlotsOptions {
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
   /** Tasks the account may have running upstream at once (RUNNINGHUB_MAX_IN_FLIGHT). */
   limit: number;
@@ -21,7 +21,7 @@ export interface UpstreamSlotsOptions {
  * the next step. Jobs that find it full park as waiters, and a release wakes the first.
  */
 export class UpstreamSlots {
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly keys: SlotKeys;
   private readonly limit: number;
   private readonly waiters: SlotWaiters;
@@ -97,7 +97,7 @@ export class UpstreamSlots {
 
 /** Slots held by live leases, for readers that take none (metrics, readiness, tests). */
 export function slotsInUse(
-  redis: Redis,
+  redis: RedisClient,
   prefix: string,
   account: string = DEFAULT_ACCOUNT,
 ): Promise<number> {

@@ -1,5 +1,5 @@
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../connection.js';
 
 // Lower scores are woken first: priority, then arrival.
 const PRIORITY_WEIGHT = 1e13;
@@ -13,7 +13,7 @@ const MAX_WAKE_TRIES = 5;
  */
 export class SlotWaiters {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly key: string,
     private readonly queue: Queue,
   ) {}
