@@ -27,7 +27,8 @@ export const SIM_KEY = 'sim-test-key';
 export function fastEnv(db: TestDatabase, redis: TestRedis, extra: Record<string, string> = {}) {
   return {
     DATABASE_URL: db.url,
-    REDIS_URL: redis.url,
+    // A test on a Redis Cluster names its nodes instead (the two are exclusive).
+    ...(extra.REDIS_CLUSTER_NODES ? {} : { REDIS_URL: redis.url }),
     QUEUE_PREFIX: redis.prefix,
     LOG_LEVEL: 'silent',
     RUNNINGHUB_MAX_IN_FLIGHT: '3',

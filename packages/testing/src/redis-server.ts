@@ -12,13 +12,49 @@ export interface ThrowawayRedis {
   stop(): Promise<void>;
 }
 
+export interface RedisServerOptions {
+  /**
+   * A Redis Cluster node (not yet joined to any cluster: see startRedisCluster). Its cluster bus
+   * gets a free port of its own: the default, port + 10000, may be taken or past 65535.
+   */
+  clusterNode?: { nodeTimeoutMs: number };
+}
+
 /** A private redis-server on a free port, for tests that restart Redis or need odd settings. */
-export async function startRedisServer(args: string[] = []): Promise<ThrowawayRedis> {
+export async function startRedisServer(
+  args: string[] = [],
+  options: RedisServerOptions = {},
+): Promise<ThrowawayRedis> {
   const port = await freePort();
   const dir = await mkdtemp(join(tmpdir(), 'voxline-redis-'));
+  const cluster = options.clusterNode
+    ? [
+        '--cluster-enabled',
+        'yes',
+        '--cluster-port',
+        String(await freePort()),
+        '--cluster-config-file',
+        'nodes.conf',
+        '--cluster-node-timeout',
+        String(options.clusterNode.nodeTimeoutMs),
+        '--appendonly',
+        'no',
+      ]
+    : [];
   const child = spawn(
     'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', ...args],
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--dir',
+      dir,
+      '--save',
+      '',
+      ...cluster,
+      ...args,
+    ],
     {
       stdio: 'ignore',
     },
