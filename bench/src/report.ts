@@ -10,7 +10,13 @@ export interface Figure {
   samples: number[];
   /** Digits after the point; chosen by magnitude when omitted. */
   decimals?: number;
-  baseline?: { name: string; samples: number[] };
+  /**
+   * How the figure is computed from others in the table, when it is not measured on its own
+   * (a rate from a time, a share of a computed limit): the table says so, so that a derived
+   * figure never reads as a second measurement.
+   */
+  derived?: string;
+  baseline?: { name: string; samples: number[]; derived?: string };
   ratio?: { label: string; samples?: number[] };
 }
 
@@ -48,20 +54,20 @@ export function ratioOf(figure: Figure): number {
 
 export function renderTable(figures: Figure[]): string {
   const rows = [
-    '| Figure | Runs | Median | Min | Max | Baseline (same runs): median [min–max] | Ratio |',
+    '| Figure | Runs | Median | Min | Max | Baseline (same runs): median [min–max] | Ratio (derived) |',
     '|---|---:|---:|---:|---:|---|---|',
   ];
   for (const f of figures) {
     const v = (x: number) => withUnit(fmt(x, f.decimals), f.unit);
     const baseline = f.baseline
-      ? `${f.baseline.name}: ${v(median(f.baseline.samples))} [${fmt(min(f.baseline.samples), f.decimals)}–${fmt(max(f.baseline.samples), f.decimals)}]`
+      ? `${f.baseline.name}${f.baseline.derived ? ` (derived: ${f.baseline.derived})` : ''}: ${v(median(f.baseline.samples))} [${fmt(min(f.baseline.samples), f.decimals)}–${fmt(max(f.baseline.samples), f.decimals)}]`
       : '—';
     const ratio = ratioOf(f);
     const ratioText = Number.isFinite(ratio)
       ? `${fmt(ratio, ratio >= 10 ? 1 : 2)}${f.ratio ? ` ${f.ratio.label}` : '×'}`
       : '—';
     rows.push(
-      `| ${f.name} | ${f.samples.length} | ${v(median(f.samples))} | ${fmt(min(f.samples), f.decimals)} | ${fmt(max(f.samples), f.decimals)} | ${baseline} | ${ratioText} |`,
+      `| ${f.name}${f.derived ? ` (derived: ${f.derived})` : ''} | ${f.samples.length} | ${v(median(f.samples))} | ${fmt(min(f.samples), f.decimals)} | ${fmt(max(f.samples), f.decimals)} | ${baseline} | ${ratioText} |`,
     );
   }
   return rows.join('\n');

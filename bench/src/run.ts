@@ -170,6 +170,9 @@ try {
     '',
     'Every figure is the median of the runs shown, with min and max; its baseline was measured in',
     'the same session, interleaved with it, so the ratio holds even when the machine is noisy.',
+    'Every figure and baseline here comes from this run on the machine above: none is quoted from',
+    'another run or machine. A figure marked _derived_ is computed from measured ones (a rate from',
+    'a time, a ratio of medians, a cap from CPU per clone), not measured itself.',
     '',
     ...(headlines.length > 0 ? ['## Summary', '', ...headlines.map((h) => `- ${h}`), ''] : []),
   ].join('\n');

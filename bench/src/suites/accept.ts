@@ -191,6 +191,7 @@ export async function acceptSuite(ctx: BenchContext): Promise<Section> {
     {
       name: `Lines accepted per second (${fmt(lines, 0)}-line request)`,
       unit: 'lines/s',
+      derived: `${fmt(lines, 0)} ÷ the time of the first row, run by run`,
       samples: api.map((s) => lines / s),
       baseline: { name: 'raw addBulk', samples: raw.map((s) => lines / s) },
       ratio: { label: 'of the baseline rate' },

@@ -176,6 +176,7 @@ export async function pipelineSuite(ctx: BenchContext): Promise<Section> {
     },
     {
       name: 'Worker CPU per clone',
+      derived: "the worker's CPU-seconds ÷ clones, run by run",
       unit: 'ms',
       samples: cpu.map((c) => (1000 * c.workers) / lines),
     },
@@ -237,7 +238,7 @@ function whyNote(m: {
   return `**Why the ratio is what it is** (figures from this run). Per clone the machine spent
 ${fmt(total, 1)} ms of CPU: the worker ${fmt(worker, 2)}, the Postgres backends ${fmt(pg, 2)}, Redis ${fmt(redis, 2)}, the
 simulator ${fmt(sim, 2)}. Per no-op job the raw worker and Redis together spent ${fmt(rawTotal, 2)} ms, ${fmt(total / rawTotal, 0)}× less.
-With ${CORES} cores, CPU alone caps voxline near ${fmt((CORES * 1000) / total, 0)} clones/s on this machine (measured
+With ${CORES} cores, CPU alone caps voxline near ${fmt((CORES * 1000) / total, 0)} clones/s on this machine (derived: cores ÷ CPU per clone; measured
 ${fmt(median(m.voxline), 0)}, the machine ${fmt(100 * busy, 0)} % busy), and the worker process by itself, being one thread, near
 ${fmt(1000 / worker, 0)}. That work is the durable state machine: each clone makes ${r2(c.pgQueries)} Postgres queries, ${r2(c.pgByKind.begin ?? 0)}
 explicit transactions (${r2(c.pgByKind.commit ?? 0)} commits), and ${r2(c.redisRoundTrips)} Redis round trips, where the raw worker makes
