@@ -72,11 +72,14 @@ describe('the pipeline on a Redis Cluster (3 masters, 3 replicas)', () => {
     const stats = h.sim.stats();
     expect(stats.accepted).toBe(LINES);
     expect(stats.duplicateSubmissions).toBe(0);
-    const [batch] = await h.db.db
-      .select()
-      .from(batches)
-      .where(eq(batches.id, batchId as string));
-    expect(batch?.status).toBe('completed');
+    // The last line's step completes the batch just after its own transition commits.
+    await waitFor('the batch to complete', async () => {
+      const [batch] = await h.db.db
+        .select()
+        .from(batches)
+        .where(eq(batches.id, batchId as string));
+      return batch?.status === 'completed';
+    });
     await waitFor('every upstream slot to be released', async () =>
       (await h.runtime.context.slots.inUse()) === 0 ? true : undefined,
     );
