@@ -25,7 +25,12 @@ export async function settle(
   }
 }
 
-/** Exponential backoff with full jitter: spreads retries of many jobs that failed together. */
+/**
+ * Exponential backoff with equal jitter: a delay in [ceiling/2, ceiling]. The random half spreads
+ * retries of many jobs that failed together; the fixed half keeps every retry at least half the
+ * backoff away from the failure it follows, which full jitter (0..ceiling) would not: a retry
+ * after a few milliseconds would meet the same outage, and a submit retried early may be paid.
+ */
 export function backoffDelay(
   attempt: number,
   baseMs: number,
