@@ -19,6 +19,7 @@ export async function settle(
     case 'delay':
       if (outcome.data) await job.updateData(outcome.data);
       await job.moveToDelayed(Date.now() + Math.max(0, Math.round(outcome.ms)), token);
+      await outcome.afterParked?.();
       throw new DelayedError();
     case 'fail':
       throw new UnrecoverableError(`${outcome.code}: ${outcome.message}`);

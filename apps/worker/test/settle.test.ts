@@ -2,16 +2,19 @@ import { createTestRedis, type TestRedis, waitFor } from '@voxline/testing';
 import { type Job, Queue, Worker } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { settle } from '../src/step.js';
-import { delay, done, fail, type StepOutcome } from '../src/step-outcome.js';
+import { delay, done, fail, park, type StepOutcome } from '../src/step-outcome.js';
 
 // Each job names the outcomes of its successive runs; the processor settles them in turn.
-type Script = { outcomes: StepOutcome[]; run?: number };
+// `park` (a function cannot travel in job data) makes the first run park and record the job's
+// state as its afterParked hook sees it.
+type Script = { outcomes: StepOutcome[]; run?: number; park?: boolean };
 
 describe('settling a step outcome with BullMQ', () => {
   let redis: TestRedis;
   let queue: Queue;
   let worker: Worker;
   const runs = new Map<string, Array<{ at: number; data: Script }>>();
+  const seenWhenParked = new Map<string, string>();
 
   beforeAll(async () => {
     redis = await createTestRedis();
@@ -24,7 +27,13 @@ describe('settling a step outcome with BullMQ', () => {
         seen.push({ at: Date.now(), data: job.data });
         runs.set(job.id ?? '', seen);
         const run = job.data.run ?? 0;
-        const outcome = job.data.outcomes[run] ?? done;
+        const id = job.id ?? '';
+        const outcome =
+          job.data.park && run === 0
+            ? park(600_000, async () => {
+                seenWhenParked.set(id, await queue.getJobState(id));
+              })
+            : (job.data.outcomes[run] ?? done);
         // The next run reads its outcome from the data a delay carries.
         const next =
           outcome.kind === 'delay' ? { ...outcome, data: { ...job.data, run: run + 1 } } : outcome;
@@ -66,6 +75,13 @@ describe('settling a step outcome with BullMQ', () => {
     expect((second?.at ?? 0) - (first?.at ?? 0)).toBeGreaterThanOrEqual(390);
     // attempts: 1, yet it ran twice and completed: a delay is not a failed attempt.
     expect(second?.data.run).toBe(1);
+  });
+
+  it('park runs its hook only once the job is delayed, so a release can promote it', async () => {
+    await queue.add('s', { outcomes: [], park: true }, { jobId: 'park' });
+    const state = await waitFor('the park hook to run', async () => seenWhenParked.get('park'));
+    expect(state).toBe('delayed');
+    expect(await queue.getJobState('park')).toBe('delayed');
   });
 
   it('fail ends the job failed with its code, and BullMQ does not retry it', async () => {

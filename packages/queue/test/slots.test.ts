@@ -53,18 +53,23 @@ describe('upstream slots', () => {
     expect(await slots.inUse()).toBe(3);
   });
 
+  // A parked job is one a failed acquire moved to delayed (here: added with a long delay).
+  const parkedJob = async () =>
+    (await queues.cloneSubmit.add(catalog.cloneSubmit.job, {}, { delay: 600_000 })).id as string;
+
   it('parks a job that finds the slots full, and a release promotes the first waiter', async () => {
     const slots = slotsOf(1, 'wake');
     expect(await slots.acquire('holder', 60_000)).toBe(true);
     const parked = async (name: string, priority: number) => {
-      const job = await queues.cloneSubmit.add(catalog.cloneSubmit.job, {}, { delay: 600_000 });
-      const bullJobId = job.id as string;
-      expect(await slots.acquireOrWait(name, 60_000, { bullJobId, priority })).toBe(false);
+      expect(await slots.acquire(name, 60_000)).toBe(false);
+      const bullJobId = await parkedJob();
+      await slots.wait({ bullJobId, priority });
       return bullJobId;
     };
     const batch = await parked('batch-line', 10);
     const interactive = await parked('interactive-line', 1);
     expect(await slots.waiting()).toBe(2);
+    expect(await queues.cloneSubmit.getJobState(batch)).toBe('delayed');
 
     await slots.release('holder');
     // The interactive waiter arrived later but has the lower (earlier) priority.
@@ -74,11 +79,16 @@ describe('upstream slots', () => {
     expect(await slots.inUse()).toBe(0);
   });
 
-  it('takes a free slot without parking', async () => {
-    const slots = slotsOf(1, 'free');
-    expect(await slots.acquireOrWait('line', 60_000, { bullJobId: 'unused', priority: 1 })).toBe(
-      true,
-    );
+  it('wakes a job whose slot freed while it was on its way to park', async () => {
+    // The bench's 30 s stragglers: the release came after the job's failed acquire but before
+    // it was delayed, so it found no parked waiter to promote.
+    const slots = slotsOf(1, 'window');
+    expect(await slots.acquire('holder', 60_000)).toBe(true);
+    expect(await slots.acquire('late-line', 60_000)).toBe(false);
+    await slots.release('holder');
+    const bullJobId = await parkedJob();
+    await slots.wait({ bullJobId, priority: 1 });
+    expect(await queues.cloneSubmit.getJobState(bullJobId)).not.toBe('delayed');
     expect(await slots.waiting()).toBe(0);
   });
 

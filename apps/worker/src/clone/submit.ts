@@ -3,7 +3,7 @@ import { type ParsedPayloadOf, slotHolder } from '@voxline/queue';
 import { encodeUpstreamVoiceId, isRunningHubError } from '@voxline/runninghub';
 import type { WorkerContext } from '../context.js';
 import { jitter } from '../step.js';
-import { delay, done, type StepOutcome } from '../step-outcome.js';
+import { done, park, type StepOutcome } from '../step-outcome.js';
 import { resolveAmbiguousSubmit } from './ambiguous.js';
 import { recordSuccess } from './outcomes.js';
 import { enqueuePoll, ensurePollJob } from './poll-jobs.js';
@@ -38,10 +38,16 @@ export async function submitStep(
 
   const holder = slotHolder(job);
   const leaseMs = ctx.config.RUNNINGHUB_REQUEST_TIMEOUT_MS + ctx.config.SLOT_LEASE_MARGIN_MS;
-  const waiter = { bullJobId, priority: job.priority };
-  if (!(await ctx.slots.acquireOrWait(holder, leaseMs, waiter))) {
+  if (!(await ctx.slots.acquire(holder, leaseMs))) {
     ctx.metrics.slotWaits.inc({ reason: 'local_limit' });
-    return delay(jitter(ctx.config.SLOT_PARK_MS));
+    const waiter = { bullJobId, priority: job.priority };
+    // The park delay is only the safety net: a release promotes the job long before it.
+    return park(jitter(ctx.config.SLOT_PARK_MS), () =>
+      ctx.slots.wait(waiter).catch((error: unknown) => {
+        // Parked but not registered (Redis went away): the safety delay wakes the job.
+        ctx.logger.warn({ err: error, jobId: job.id }, 'could not register as a slot waiter');
+      }),
+    );
   }
 
   const submitting = await transitionCloneJob(ctx.db, {

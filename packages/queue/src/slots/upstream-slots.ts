@@ -39,20 +39,14 @@ export class UpstreamSlots {
   }
 
   /**
-   * Takes a slot, or registers `waiter` (the submit job about to park itself as delayed) to be
-   * promoted when one frees. False means parked: the caller delays its job.
+   * Registers `waiter`, a submit job that found every slot taken and is now parked as delayed,
+   * to be promoted when one frees. Only a parked job can be promoted, so this runs after the
+   * move, never before: a release that came between the failed acquire and now woke nobody for
+   * it, so a slot found free here wakes the first waiter at once.
    */
-  async acquireOrWait(
-    holder: string,
-    leaseMs: number,
-    waiter: { bullJobId: string; priority: number },
-  ): Promise<boolean> {
-    if (await this.acquire(holder, leaseMs)) return true;
+  async wait(waiter: { bullJobId: string; priority: number }): Promise<void> {
     await this.waiters.add(waiter.bullJobId, waiter.priority);
-    // A slot freed between the failed acquire and registering would wake nobody: look again.
-    if (!(await this.acquire(holder, leaseMs))) return false;
-    await this.waiters.remove(waiter.bullJobId);
-    return true;
+    if ((await this.inUse()) < this.limit) await this.waiters.wakeOne();
   }
 
   /**

@@ -22,10 +22,6 @@ export class SlotWaiters {
     await this.redis.zadd(this.key, priority * PRIORITY_WEIGHT + Date.now(), bullJobId);
   }
 
-  async remove(bullJobId: string): Promise<void> {
-    await this.redis.zrem(this.key, bullJobId);
-  }
-
   /** Promotes the first waiter still parked; false when there was none. */
   async wakeOne(): Promise<boolean> {
     for (let i = 0; i < MAX_WAKE_TRIES; i++) {
