@@ -22,7 +22,8 @@ export interface ReconcileReport {
  * Postgres is the record, Redis the scheduler: Redis may lose a job (eviction, failover, a crash
  * between two writes). Every active clone job older than the grace period must have a live
  * BullMQ job; those without one are queued again. Batches whose lines are all terminal are
- * finished, and webhook deliveries whose job was lost are queued again. Runs as a repeatable job, so one process does it at a time.
+ * finished, and webhook deliveries whose job was lost are queued again. Runs from a BullMQ job
+ * scheduler, so one process does it at a time.
  */
 export async function reconcile(ctx: WorkerContext): Promise<ReconcileReport> {
   const report: ReconcileReport = {
