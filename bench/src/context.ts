@@ -1,7 +1,7 @@
 import type { DbHandle } from '@voxline/db';
+import type { NodeProcess } from '@voxline/testing/process';
 import type { Redis } from 'ioredis';
 import { truncateAll } from './services/database.js';
-import type { Child } from './services/processes.js';
 import { deletePrefix, newPrefix } from './services/redis.js';
 import type { StackTarget } from './services/stack.js';
 
@@ -27,7 +27,7 @@ export interface RunScope {
   /** Registers something to close at the end of the run (last registered, first closed). */
   defer(close: () => Promise<unknown> | unknown): void;
   /** Registers a child process to stop at the end of the run. */
-  own(child: Child): Child;
+  own(child: NodeProcess): NodeProcess;
 }
 
 /**

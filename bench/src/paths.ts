@@ -6,11 +6,5 @@ export const REPO_DIR = fileURLToPath(new URL('../../', import.meta.url));
 /** Scratch space for logs, profiles and partial results; ignored by git. */
 export const TMP_DIR = `${BENCH_DIR}.tmp`;
 
-export const MAINS = {
-  api: `${REPO_DIR}apps/api/dist/main.js`,
-  worker: `${REPO_DIR}apps/worker/dist/main.js`,
-  sim: `${REPO_DIR}packages/runninghub-sim/dist/main.js`,
-} as const;
-
 /** Preloaded into a worker process to count its Postgres and Redis round trips. */
 export const PROBE = `${BENCH_DIR}dist/probe.js`;

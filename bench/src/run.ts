@@ -7,12 +7,13 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
+import { ENTRY_POINTS, stopAll } from '@voxline/testing/process';
 import type { BenchContext } from './context.js';
 import { describeMachine } from './machine.js';
-import { BENCH_DIR, MAINS, TMP_DIR } from './paths.js';
+import { BENCH_DIR, TMP_DIR } from './paths.js';
 import { renderSection, type Section } from './report.js';
 import { dropDatabase, openDatabase, recreateDatabase } from './services/database.js';
-import { machineCpu, stopAll } from './services/processes.js';
+import { machineCpu } from './services/processes.js';
 import { adminRedis, deleteAllPrefixes } from './services/redis.js';
 import { acceptSuite } from './suites/accept.js';
 import { memorySuite } from './suites/memory.js';
@@ -72,7 +73,7 @@ const databaseUrl = withDatabase(
 );
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
-for (const main of Object.values(MAINS)) {
+for (const main of Object.values(ENTRY_POINTS)) {
   if (!existsSync(main)) {
     console.error(`${main} is missing: run \`pnpm build\` first (\`pnpm bench\` does).`);
     process.exit(1);

@@ -5,10 +5,9 @@ import { createDb, type DbHandle } from '@voxline/db';
 import { createRedis, slotsInUse } from '@voxline/queue';
 import { type SimOptions, type SimulatorHandle, startSimulator } from '@voxline/runninghub-sim';
 import { freePort } from '@voxline/testing/net';
-import { waitFor } from '@voxline/testing/wait';
+import { assertBuilt, type NodeProcess, startApi, startWorker } from '@voxline/testing/process';
 import type { ScenarioDatabase } from './infra/databases.js';
 import { HttpClient, type HttpResponse } from './infra/http.js';
-import { assertBuilt, ENTRY_POINTS, NodeProcess } from './infra/process.js';
 
 /** Where a scenario runs: how it gets a database and Redis, and where its logs go. */
 export interface Environment {
@@ -163,23 +162,15 @@ export class Stack {
     for (const [name, value] of Object.entries(env)) {
       if (/TOKEN|KEY/.test(name)) this.secrets.set(name, value);
     }
-    const api = new NodeProcess(
-      `api-${++this.#apiSeq}`,
-      ENTRY_POINTS.api,
+    this.#http ??= new HttpClient(this.apiUrl);
+    const seq = ++this.#apiSeq;
+    const api = await startApi({
+      name: `api-${seq}`,
       env,
-      join(this.logDir, `api-${this.#apiSeq}.log`),
-    );
+      logFile: join(this.logDir, `api-${seq}.log`),
+    });
     this.processes.push(api);
     this.api = api;
-    this.#http ??= new HttpClient(this.apiUrl);
-    await waitFor(
-      'the API to answer /healthz',
-      async () => {
-        if (!api.running) throw new Error(`the API exited:\n${api.tail()}`);
-        return (await this.http.call('GET', '/healthz')).status === 200;
-      },
-      { timeoutMs: 30_000, intervalMs: 100 },
-    );
     return api;
   }
 
@@ -192,14 +183,12 @@ export class Stack {
       ...extraEnv,
     };
     const seq = ++this.#workerSeq;
-    const worker = new NodeProcess(
-      `worker-${seq}`,
-      ENTRY_POINTS.worker,
+    const worker = await startWorker({
+      name: `worker-${seq}`,
       env,
-      join(this.logDir, `worker-${seq}.log`),
-    );
+      logFile: join(this.logDir, `worker-${seq}.log`),
+    });
     this.processes.push(worker);
-    await worker.waitForOutput('"msg":"worker started"', 30_000);
     return worker;
   }
 

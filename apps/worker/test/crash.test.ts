@@ -1,13 +1,17 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { cloneJobEvents, cloneJobs, createTenant, insertCloneJobs, newId } from '@voxline/db';
 import { closeQueues, createQueues, enqueue, jobIds, PRIORITY, slotsInUse } from '@voxline/queue';
 import { decodeUpstreamVoiceId } from '@voxline/runninghub';
 import { type SimulatorHandle, startSimulator } from '@voxline/runninghub-sim';
 import {
+  assertBuilt,
   createTestDatabase,
   createTestRedis,
+  type NodeProcess,
+  startWorker,
+  stopAll,
   type TestDatabase,
   type TestRedis,
   waitFor,
@@ -16,7 +20,6 @@ import { and, count, eq, inArray } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fastEnv, SIM_KEY, voice } from './harness.js';
 
-const WORKER = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 const LINES = 300;
 const KILLS = 3;
 
@@ -24,11 +27,12 @@ describe('a worker process killed with SIGKILL mid-batch', () => {
   let db: TestDatabase;
   let redis: TestRedis;
   let sim: SimulatorHandle;
-  const children = new Set<ChildProcess>();
+  let logDir: string;
+  let started = 0;
 
   beforeAll(async () => {
-    if (!existsSync(WORKER))
-      throw new Error(`${WORKER} is missing: run \`pnpm build\` first (pnpm test does)`);
+    assertBuilt(['worker']);
+    logDir = await mkdtemp(join(tmpdir(), 'voxline-crash-'));
     db = await createTestDatabase();
     redis = await createTestRedis();
     sim = await startSimulator({
@@ -37,13 +41,14 @@ describe('a worker process killed with SIGKILL mid-batch', () => {
     });
   });
   afterAll(async () => {
-    for (const child of children) child.kill('SIGKILL');
+    await stopAll('SIGKILL');
+    await rm(logDir, { recursive: true, force: true });
     await sim.close();
     await redis.cleanup();
     await db.drop();
   });
 
-  function startWorker(): ChildProcess {
+  function startCrashWorker(): Promise<NodeProcess> {
     const env = {
       ...fastEnv(db, redis, {
         RUNNINGHUB_BASE_URL: sim.url,
@@ -52,16 +57,12 @@ describe('a worker process killed with SIGKILL mid-batch', () => {
         JOB_LOCK_MS: '1000',
         RECONCILE_INTERVAL_MS: '1000',
         RECONCILE_GRACE_MS: '3000',
-        LOG_LEVEL: 'error',
+        // Readiness is read from its "worker started" line.
+        LOG_LEVEL: 'info',
       }),
     };
-    const child = spawn(process.execPath, [WORKER], {
-      env,
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
-    children.add(child);
-    child.once('exit', () => children.delete(child));
-    return child;
+    const name = `worker-${++started}`;
+    return startWorker({ name, env, logFile: join(logDir, `${name}.log`) });
   }
 
   it('is replaced by another and every job still ends exactly once', async () => {
@@ -91,7 +92,7 @@ describe('a worker process killed with SIGKILL mid-batch', () => {
           .where(and(inArray(cloneJobs.id, ids), eq(cloneJobs.status, 'succeeded')))
       )[0]?.n ?? 0;
 
-    let worker = startWorker();
+    let worker = await startCrashWorker();
     for (let kill = 1; kill <= KILLS; kill++) {
       const target = Math.round((LINES * kill) / (KILLS + 2));
       await waitFor(
@@ -101,10 +102,8 @@ describe('a worker process killed with SIGKILL mid-batch', () => {
           timeoutMs: 120_000,
         },
       );
-      const exited = new Promise((resolve) => worker.once('exit', resolve));
-      worker.kill('SIGKILL');
-      await exited;
-      worker = startWorker();
+      await worker.stop('SIGKILL');
+      worker = await startCrashWorker();
     }
 
     await waitFor('every line to finish', async () => (await succeeded()) === LINES, {
@@ -141,9 +140,7 @@ describe('a worker process killed with SIGKILL mid-batch', () => {
     );
     expect(sim.stats().inFlight.max[sim.keyLabel(SIM_KEY)]).toBeLessThanOrEqual(6);
 
-    const exited = new Promise((resolve) => worker.once('exit', resolve));
-    worker.kill('SIGTERM');
-    expect(await exited).toBe(0);
+    expect(await worker.stop('SIGTERM')).toEqual({ code: 0, signal: null });
     await closeQueues(queues);
   }, 300_000);
 });

@@ -1,47 +1,40 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { audioResults } from '@voxline/db';
-import { freePort, waitFor } from '@voxline/testing';
+import { assertBuilt, freePort, type NodeProcess, startApi } from '@voxline/testing';
 import { inArray } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fastEnv, type Harness, startHarness } from './harness.js';
 
-// The producer API as its own process (built dist): apps do not import each other.
-const API = fileURLToPath(new URL('../../api/dist/main.js', import.meta.url));
 const LINES = 30;
 
 describe('a batch against an upstream that varies the shape of its answers', () => {
   let h: Harness;
-  let api: ChildProcess | undefined;
+  let api: NodeProcess | undefined;
   let apiUrl: string;
+  let logDir: string | undefined;
 
   beforeAll(async () => {
-    if (!existsSync(API))
-      throw new Error(`${API} is missing: run \`pnpm build\` first (pnpm test does)`);
+    // The producer API as its own process (built dist): apps do not import each other.
+    assertBuilt(['api']);
     h = await startHarness({ sim: { shapeVariety: 0.5, seed: 11 } });
     const port = await freePort();
     apiUrl = `http://127.0.0.1:${port}`;
-    api = spawn(process.execPath, [API], {
+    logDir = await mkdtemp(join(tmpdir(), 'voxline-upstream-shapes-'));
+    api = await startApi({
+      name: 'api',
       env: {
         ...fastEnv(h.db, h.redis, { HOST: '127.0.0.1', PORT: String(port) }),
         LOG_LEVEL: 'error',
       },
-      stdio: ['ignore', 'ignore', 'inherit'],
+      logFile: join(logDir, 'api.log'),
     });
-    await waitFor(
-      'the API to answer /healthz',
-      async () => (await fetch(`${apiUrl}/healthz`).catch(() => null))?.ok,
-      { timeoutMs: 30_000 },
-    );
   });
   afterAll(async () => {
-    if (api && api.exitCode === null) {
-      api.kill('SIGTERM');
-      await once(api, 'exit');
-    }
+    await api?.stop('SIGTERM');
     await h?.close();
+    if (logDir) await rm(logDir, { recursive: true, force: true });
   });
 
   const get = async (path: string) => {

@@ -1,11 +1,12 @@
 import { cpus } from 'node:os';
 import { closeQueues, createQueues, createRedis, type Queues } from '@voxline/queue';
+import type { NodeProcess } from '@voxline/testing/process';
 import { waitFor } from '@voxline/testing/wait';
 import type { BenchContext, RunScope } from '../context.js';
 import { fmt } from '../report.js';
 import { median } from '../util/stats.js';
 import { batchProgress, loadBatch } from './database.js';
-import { type Child, cpuSecondsOf, machineCpu } from './processes.js';
+import { cpuSecondsOf, machineCpu } from './processes.js';
 import { redisCpuSeconds } from './redis.js';
 
 /** Producer-side queues for a run, closed with it. */
@@ -56,14 +57,14 @@ export class CpuMeter {
 
   private constructor(
     private readonly ctx: BenchContext,
-    private readonly workers: Child[],
+    private readonly workers: NodeProcess[],
     private readonly redis0: number,
     private readonly postgres0: Map<number, number>,
   ) {
     this.#workers = workers.map((w) => cpuSecondsOf(w.pid) ?? 0);
   }
 
-  static async start(ctx: BenchContext, workers: Child[]): Promise<CpuMeter> {
+  static async start(ctx: BenchContext, workers: NodeProcess[]): Promise<CpuMeter> {
     return new CpuMeter(
       ctx,
       workers,
@@ -121,7 +122,7 @@ export interface E2eResult {
 export async function runBatch(
   ctx: BenchContext,
   queues: Queues,
-  options: { tenantId: string; texts: string[]; workers: Child[]; timeoutMs?: number },
+  options: { tenantId: string; texts: string[]; workers: NodeProcess[]; timeoutMs?: number },
 ): Promise<E2eResult> {
   const meter = await CpuMeter.start(ctx, options.workers);
   const loaded = await loadBatch(ctx.db, queues, options.tenantId, options.texts);
@@ -130,8 +131,7 @@ export async function runBatch(
     `${total} lines to finish`,
     async () => {
       for (const w of options.workers) {
-        if (w.process.exitCode !== null)
-          throw new Error(`${w.name} exited (${w.process.exitCode})`);
+        if (w.exit) throw new Error(`${w.name} exited (${JSON.stringify(w.exit)})`);
       }
       const p = await batchProgress(ctx.db, loaded.batchId);
       return p.succeeded + p.failed + p.canceled === total ? p : undefined;

@@ -1,11 +1,15 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import type { NodeProcess } from '@voxline/testing/process';
 import { waitFor } from '@voxline/testing/wait';
 import type { ProbeCounts } from '../probe.js';
-import type { Child } from './processes.js';
 
 /** Asks a probed child for snapshot number `n` and reads it. */
-export async function childSnapshot(child: Child, out: string, n: number): Promise<ProbeCounts> {
-  child.process.kill('SIGUSR2');
+export async function childSnapshot(
+  child: NodeProcess,
+  out: string,
+  n: number,
+): Promise<ProbeCounts> {
+  child.child.kill('SIGUSR2');
   const path = `${out}-${n}.json`;
   return waitFor(`probe snapshot ${n}`, () =>
     existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as ProbeCounts) : undefined,

@@ -1,8 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { freePort } from '@voxline/testing/net';
-import { MAINS, TMP_DIR } from '../paths.js';
+import { type NodeProcess, startApi, startWorker } from '@voxline/testing/process';
+import { TMP_DIR } from '../paths.js';
 import { AUDIO_HOST } from './database.js';
-import { type Child, httpOk, spawnNode, waitReady } from './processes.js';
 import { SIM_KEY } from './simulator.js';
 
 /** Where a spawned API or worker finds its state; one prefix per run keeps runs apart. */
@@ -14,6 +14,8 @@ export interface StackTarget {
 
 export const ADMIN_TOKEN = 'bench-admin-token-0123456789';
 export const LOG_DIR = `${TMP_DIR}/logs`;
+/** A stop's SIGTERM is followed by SIGKILL after this long. */
+const KILL_AFTER_MS = 15_000;
 
 // Only what the processes need: the bench's own environment (NODE_OPTIONS, a developer's
 // RUNNINGHUB_* variables) must not leak into what is measured.
@@ -38,7 +40,7 @@ function logPath(name: string): string {
 }
 
 export interface ApiProcess {
-  child: Child;
+  child: NodeProcess;
   url: string;
 }
 
@@ -47,20 +49,13 @@ export async function startApiProcess(
   extra: Record<string, string> = {},
 ): Promise<ApiProcess> {
   const port = await freePort();
-  const child = spawnNode(
-    'api',
-    MAINS.api,
-    {
-      ...baseEnv(target),
-      PORT: String(port),
-      AUDIO_URL_ALLOWLIST: AUDIO_HOST,
-      ...extra,
-    },
-    { logPath: logPath('api') },
-  );
-  const url = `http://127.0.0.1:${port}`;
-  await waitReady(child, 'GET /healthz', () => httpOk(`${url}/healthz`));
-  return { child, url };
+  const child = await startApi({
+    name: 'api',
+    env: { ...baseEnv(target), PORT: String(port), AUDIO_URL_ALLOWLIST: AUDIO_HOST, ...extra },
+    logFile: logPath('api'),
+    killAfterMs: KILL_AFTER_MS,
+  });
+  return { child, url: `http://127.0.0.1:${port}` };
 }
 
 export interface WorkerProcessOptions {
@@ -69,29 +64,24 @@ export interface WorkerProcessOptions {
   nodeArgs?: string[];
 }
 
-/** A worker process against the given simulator; ready once its /metrics answers. */
+/** A worker process against the given simulator; ready once it logs that it started. */
 export async function startWorkerProcess(
   target: StackTarget,
   simUrl: string,
   options: WorkerProcessOptions = {},
-): Promise<Child> {
-  const port = await freePort();
+): Promise<NodeProcess> {
   const name = options.name ?? 'worker';
-  const child = spawnNode(
+  return startWorker({
     name,
-    MAINS.worker,
-    {
+    env: {
       ...baseEnv(target),
       RUNNINGHUB_BASE_URL: simUrl,
       RUNNINGHUB_API_KEY: SIM_KEY,
-      WORKER_METRICS_PORT: String(port),
+      WORKER_METRICS_PORT: String(await freePort()),
       ...options.env,
     },
-    { logPath: logPath(name), ...(options.nodeArgs ? { nodeArgs: options.nodeArgs } : {}) },
-  );
-  // main.ts opens the metrics port only after every BullMQ worker is ready.
-  await waitReady(child, 'GET /metrics', () =>
-    httpOk(`http://127.0.0.1:${port}/metrics`, { authorization: `Bearer ${ADMIN_TOKEN}` }),
-  );
-  return child;
+    logFile: logPath(name),
+    killAfterMs: KILL_AFTER_MS,
+    ...(options.nodeArgs ? { nodeArgs: options.nodeArgs } : {}),
+  });
 }

@@ -1,3 +1,4 @@
+import type { NodeProcess } from '@voxline/testing/process';
 import { type BenchContext, inRun } from '../context.js';
 import { type Figure, fmt, type Section, table } from '../report.js';
 import { benchTenant } from '../services/database.js';
@@ -9,7 +10,6 @@ import {
   runBatch,
   runQueues,
 } from '../services/e2e.js';
-import type { Child } from '../services/processes.js';
 import { profiledWorkerRun, roundTripNotes } from '../services/profiled.js';
 import { startBenchSimulator } from '../services/simulator.js';
 import { startWorkerProcess } from '../services/stack.js';
@@ -62,7 +62,7 @@ async function scaleRun(
   return inRun(ctx, `scale-${workers}`, async (scope) => {
     const sim = await startBenchSimulator({ maxInFlight: SLOTS, durations: SHORT });
     scope.defer(() => sim.close());
-    const children: Child[] = [];
+    const children: NodeProcess[] = [];
     for (let i = 1; i <= workers; i++) {
       children.push(
         scope.own(

@@ -1,5 +1,5 @@
+import type { NodeProcess } from '@voxline/testing/process';
 import { waitFor } from '@voxline/testing/wait';
-import type { NodeProcess } from '../infra/process.js';
 import {
   auditLines,
   type Check,

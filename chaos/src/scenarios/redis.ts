@@ -1,7 +1,7 @@
+import { ThrowawayRedis } from '@voxline/testing/redis-server';
 import { waitFor } from '@voxline/testing/wait';
 import type { HttpResponse } from '../infra/http.js';
 import { pause } from '../infra/pace.js';
-import { RedisServer } from '../infra/redis-server.js';
 import { type Check, check, lastTerminalAt, recoveryAfter } from '../observe.js';
 import type { ScenarioResult } from '../report.js';
 import { AUDIO_URL, type Environment, Stack, VOICE_ID } from '../stack.js';
@@ -81,9 +81,12 @@ async function redisScenario(
 ): Promise<ScenarioResult> {
   const started = Date.now();
   const name = persistent ? 'redis-restart' : 'redis-loss';
-  const redis = await RedisServer.start(
-    persistent ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no'],
-  );
+  const redis = await ThrowawayRedis.start([
+    // BullMQ needs it, and /readyz checks it: an evicted key is a lost job.
+    '--maxmemory-policy',
+    'noeviction',
+    ...(persistent ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no']),
+  ]);
   const stack = await Stack.start(env, {
     name,
     redisUrl: redis.url,

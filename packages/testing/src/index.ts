@@ -1,10 +1,21 @@
 export { createTestDatabase, type TestDatabase } from './database.js';
 export { freePort, listens } from './net.js';
+export {
+  assertBuilt,
+  ENTRY_POINTS,
+  type Exit,
+  httpOk,
+  NodeProcess,
+  type NodeProcessOptions,
+  startApi,
+  startWorker,
+  stopAll,
+} from './process.js';
 export { createTestRedis, type TestRedis } from './redis.js';
 export {
   type ClusterNodeView,
   startRedisCluster,
   type ThrowawayCluster,
 } from './redis-cluster.js';
-export { startRedisServer, type ThrowawayRedis } from './redis-server.js';
+export { startRedisServer, ThrowawayRedis } from './redis-server.js';
 export { waitFor } from './wait.js';
