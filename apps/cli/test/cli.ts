@@ -1,21 +1,16 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { waitFor } from '@voxline/testing';
+import { assertBuilt as assertServicesBuilt, waitFor } from '@voxline/testing';
 
 /** The built CLI: these tests run the real binary, as a person or a script would. */
 export const CLI = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 
 export function assertBuilt(): void {
-  const services = ['apps/api', 'apps/worker', 'packages/runninghub-sim'].map((dir) =>
-    fileURLToPath(new URL(`../../../${dir}/dist/main.js`, import.meta.url)),
-  );
-  const missing = [CLI, ...services].filter((file) => !existsSync(file));
-  if (missing.length > 0) {
-    throw new Error(
-      `the CLI tests run the built apps; missing ${missing.join(', ')}. Run \`pnpm build\` first (\`pnpm test\` does).`,
-    );
+  if (!existsSync(CLI)) {
+    throw new Error(`${CLI} is missing: run \`pnpm build\` first (\`pnpm test\` does)`);
   }
+  assertServicesBuilt(['api', 'worker', 'sim']);
 }
 
 export interface CliRun {

@@ -1,90 +1,30 @@
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type SimulatorHandle, startSimulator } from '@voxline/runninghub-sim';
-import {
-  createTestDatabase,
-  createTestRedis,
-  freePort,
-  type TestDatabase,
-  type TestRedis,
-} from '@voxline/testing';
+import type { SimulatorHandle } from '@voxline/runninghub-sim';
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { assertBuilt, CliProcess, runCli } from './cli.js';
+import { runCli } from './cli.js';
+import { type CliStack, startCliStack, VOICE } from './stack.js';
 
 /**
  * `voxline download BATCH --out DIR` against the built stack (`voxline start`) and a simulator
  * in this process that speaks with espeak-ng (installed by CI, .ci/run).
  */
 
-const ADMIN_TOKEN = 'cli-download-admin-token-0123456789';
-const VOICE = ['--audio', 'https://cdn.example.com/narrator.wav', '--voice-id', 'narrator01'];
-
-let db: TestDatabase;
-let redis: TestRedis;
+let stack: CliStack;
 let sim: SimulatorHandle;
-let stack: CliProcess;
 let dir: string;
 let env: Record<string, string>;
 
 beforeAll(async () => {
-  assertBuilt();
-  dir = await mkdtemp(join(tmpdir(), 'voxline-cli-download-'));
-  [db, redis] = await Promise.all([createTestDatabase(), createTestRedis()]);
-  sim = await startSimulator({
-    durations: { baseMs: 40, perCharMs: 0.5, sigma: 0.2 },
-    maxInFlight: 5,
-    duplicateVoiceId: 'allow',
+  stack = await startCliStack('download', (dir) => ({
     synth: 'espeak-ng',
     filesDir: join(dir, 'sim'),
-  });
-  const port = await freePort();
-  const base = {
-    NODE_ENV: 'test',
-    DATABASE_URL: db.url,
-    REDIS_URL: redis.url,
-    QUEUE_PREFIX: redis.prefix,
-    ADMIN_TOKEN,
-    LOG_LEVEL: 'warn',
-    PORT: String(port),
-    VOXLINE_API_URL: `http://127.0.0.1:${port}`,
-  };
-  stack = new CliProcess(
-    ['start'],
-    {
-      ...base,
-      RUNNINGHUB_BASE_URL: sim.url,
-      RUNNINGHUB_API_KEY: 'cli-download-key',
-      RUNNINGHUB_MAX_IN_FLIGHT: '5',
-      WORKER_METRICS_PORT: '0',
-      AUDIO_URL_ALLOWLIST: 'cdn.example.com',
-      POLL_MIN_INTERVAL_MS: '20',
-      POLL_MAX_INTERVAL_MS: '250',
-      RETRY_BASE_DELAY_MS: '20',
-      RETRY_MAX_DELAY_MS: '200',
-      SLOT_WAIT_MS: '20',
-      SHUTDOWN_TIMEOUT_MS: '5000',
-    },
-    dir,
-  );
-  await stack.waitForOutput(/ready at http:\/\/127\.0\.0\.1:\d+/);
-  const tenant = await runCli(['tenants', 'create', 'cli-download', '--json'], base);
-  expect(tenant.code, tenant.stderr).toBe(0);
-  env = { ...base, VOXLINE_API_KEY: (JSON.parse(tenant.stdout) as { api_key: string }).api_key };
+  }));
+  ({ sim, dir, env } = stack);
 });
 
-afterAll(async () => {
-  if (stack) {
-    stack.child.kill('SIGTERM');
-    const run = await stack.exited;
-    expect(run.code, run.stderr).toBe(0);
-  }
-  await sim?.close();
-  await redis?.cleanup();
-  await db?.drop();
-  if (dir) await rm(dir, { recursive: true, force: true });
-});
+afterAll(() => stack?.close());
 
 /** Enqueues a CSV, waits for it, and returns its one batch id and its results rows. */
 async function narrate(name: string, csv: string) {

@@ -1,18 +1,12 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { cloneJobs } from '@voxline/db';
-import { type SimulatorHandle, startSimulator } from '@voxline/runninghub-sim';
-import {
-  createTestDatabase,
-  createTestRedis,
-  freePort,
-  type TestDatabase,
-  type TestRedis,
-} from '@voxline/testing';
+import type { SimulatorHandle } from '@voxline/runninghub-sim';
+import type { TestDatabase } from '@voxline/testing';
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { assertBuilt, CliProcess, runCli } from './cli.js';
+import { CliProcess, runCli } from './cli.js';
+import { type CliStack, startCliStack, VOICE } from './stack.js';
 
 /**
  * The built `voxline` binary end to end: `voxline start` runs the API and the worker as
@@ -20,76 +14,20 @@ import { assertBuilt, CliProcess, runCli } from './cli.js';
  * process; `voxline tenants create`, `enqueue`, `status` and `cancel` talk to them over HTTP.
  */
 
-const ADMIN_TOKEN = 'cli-e2e-admin-token-0123456789';
-const VOICE = ['--audio', 'https://cdn.example.com/narrator.wav', '--voice-id', 'narrator01'];
-
+let stack: CliStack;
 let db: TestDatabase;
-let redis: TestRedis;
 let sim: SimulatorHandle;
-let stack: CliProcess;
 let dir: string;
 let env: Record<string, string>;
 
 beforeAll(async () => {
-  assertBuilt();
-  [db, redis] = await Promise.all([createTestDatabase(), createTestRedis()]);
-  sim = await startSimulator({
-    durations: { baseMs: 40, perCharMs: 0.5, sigma: 0.2 },
-    maxInFlight: 5,
-    duplicateVoiceId: 'allow',
-  });
-  dir = await mkdtemp(join(tmpdir(), 'voxline-cli-e2e-'));
-  const port = await freePort();
-  const base = {
-    NODE_ENV: 'test',
-    DATABASE_URL: db.url,
-    REDIS_URL: redis.url,
-    QUEUE_PREFIX: redis.prefix,
-    ADMIN_TOKEN,
-    LOG_LEVEL: 'warn',
-    PORT: String(port),
-    VOXLINE_API_URL: `http://127.0.0.1:${port}`,
-  };
-  stack = new CliProcess(
-    ['start'],
-    {
-      ...base,
-      RUNNINGHUB_BASE_URL: sim.url,
-      RUNNINGHUB_API_KEY: 'cli-e2e-key',
-      RUNNINGHUB_MAX_IN_FLIGHT: '5',
-      WORKER_METRICS_PORT: '0',
-      AUDIO_URL_ALLOWLIST: 'cdn.example.com',
-      // Seconds, not minutes: short polls and backoffs.
-      POLL_MIN_INTERVAL_MS: '20',
-      POLL_MAX_INTERVAL_MS: '250',
-      RETRY_BASE_DELAY_MS: '20',
-      RETRY_MAX_DELAY_MS: '200',
-      SLOT_WAIT_MS: '20',
-      SHUTDOWN_TIMEOUT_MS: '5000',
-    },
-    dir,
-  );
-  await stack.waitForOutput(/ready at http:\/\/127\.0\.0\.1:\d+/);
-  expect(stack.output).toContain(`upstream: RunningHub at ${sim.url}`);
-
-  const tenant = await runCli(['tenants', 'create', 'cli-e2e', '--json'], base);
-  expect(tenant.code, tenant.stderr).toBe(0);
-  const { api_key: apiKey } = JSON.parse(tenant.stdout) as { api_key: string };
-  expect(apiKey).toMatch(/^vxl_/);
-  env = { ...base, VOXLINE_API_KEY: apiKey };
+  stack = await startCliStack('e2e');
+  ({ db, sim, dir, env } = stack);
+  expect(stack.start.output).toContain(`upstream: RunningHub at ${sim.url}`);
+  expect(stack.apiKey).toMatch(/^vxl_/);
 });
 
-afterAll(async () => {
-  if (stack) {
-    stack.child.kill('SIGTERM');
-    const run = await stack.exited;
-    expect(run.code, run.stderr).toBe(0);
-  }
-  await sim?.close();
-  await redis?.cleanup();
-  await db?.drop();
-  if (dir) await rm(dir, { recursive: true, force: true });
-});
+afterAll(() => stack?.close());
 
 async function file(name: string, content: string): Promise<string> {
   const path = join(dir, name);
