@@ -26,6 +26,29 @@ export interface ScenarioResult {
   notes: string[];
 }
 
+/**
+ * The result of a scenario that measures no line audit (lost, duplicates, ambiguous, recovery
+ * and outcomes read n/a in the report, not a made-up 0).
+ */
+export function unmeasuredResult(
+  result: Pick<
+    ScenarioResult,
+    'scenario' | 'title' | 'lines' | 'faults' | 'faultCounts' | 'checks'
+  >,
+  started: number,
+): ScenarioResult {
+  return {
+    ...result,
+    lost: null,
+    duplicates: null,
+    ambiguous: null,
+    recoveryMs: [],
+    durationMs: Date.now() - started,
+    outcomes: {},
+    notes: [],
+  };
+}
+
 export function failedChecks(result: ScenarioResult): string[] {
   return result.checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail}`);
 }

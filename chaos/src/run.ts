@@ -14,6 +14,7 @@ import {
   measured,
   renderReport,
   type ScenarioResult,
+  unmeasuredResult,
 } from './report.js';
 import { GRACEFUL_SHUTDOWN, gracefulShutdownScenario } from './scenarios/graceful-shutdown.js';
 import { HOSTILE_INPUT, hostileInputScenario } from './scenarios/hostile/hostile-input.js';
@@ -77,22 +78,20 @@ const SCENARIOS: Record<
 };
 
 function crashed(name: string, started: number, error: unknown): ScenarioResult {
-  return {
-    scenario: name,
-    title: name,
-    lines: 0,
-    faults: 'the scenario itself failed',
-    faultCounts: {},
-    // The scenario did not get as far as measuring anything.
-    lost: null,
-    duplicates: null,
-    ambiguous: null,
-    recoveryMs: [],
-    durationMs: Date.now() - started,
-    outcomes: {},
-    checks: [check('the scenario ran to the end', false, String((error as Error)?.stack ?? error))],
-    notes: [],
-  };
+  // The scenario did not get as far as measuring anything.
+  return unmeasuredResult(
+    {
+      scenario: name,
+      title: name,
+      lines: 0,
+      faults: 'the scenario itself failed',
+      faultCounts: {},
+      checks: [
+        check('the scenario ran to the end', false, String((error as Error)?.stack ?? error)),
+      ],
+    },
+    started,
+  );
 }
 
 async function main(): Promise<void> {

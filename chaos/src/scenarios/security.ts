@@ -3,7 +3,7 @@ import { waitFor } from '@voxline/testing/wait';
 import type { HttpResponse } from '../infra/http.js';
 import { WebhookReceiver } from '../infra/receiver.js';
 import { type Check, check } from '../observe.js';
-import type { ScenarioResult } from '../report.js';
+import { type ScenarioResult, unmeasuredResult } from '../report.js';
 import { AUDIO_URL, type Environment, Stack, type Tenant, VOICE_ID } from '../stack.js';
 import { narration, secretsCheck } from './common.js';
 
@@ -562,26 +562,22 @@ export async function securityScenario(
     const { rows } = await stack.db.pool.query<{ n: string }>(
       'select count(*) as n from clone_jobs',
     );
-    return {
-      scenario: 'security',
-      title: 'Security',
-      lines: Number(rows[0]?.n ?? 0),
-      faults: 'isolation, auth, operator routes, private URLs, secrets in logs',
-      faultCounts: {
-        'webhooks received': receiver.received.length,
-        'secrets checked': stack.secrets.size,
-        'log characters read': stack.logs().length,
+    // Not measured here: n/a in the report.
+    return unmeasuredResult(
+      {
+        scenario: 'security',
+        title: 'Security',
+        lines: Number(rows[0]?.n ?? 0),
+        faults: 'isolation, auth, operator routes, private URLs, secrets in logs',
+        faultCounts: {
+          'webhooks received': receiver.received.length,
+          'secrets checked': stack.secrets.size,
+          'log characters read': stack.logs().length,
+        },
+        checks,
       },
-      // Not measured here: n/a in the report.
-      lost: null,
-      duplicates: null,
-      ambiguous: null,
-      recoveryMs: [],
-      durationMs: Date.now() - started,
-      outcomes: {},
-      checks,
-      notes: [],
-    };
+      started,
+    );
   } finally {
     await stack.close();
     await receiver.close();
