@@ -1,51 +1,36 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type Received, Receiver, type Reply, verifiesWith } from '@voxline/testing/receiver';
 
 export interface ReceivedWebhook {
   /** The URL path it was sent to: one receiver stands in for several targets. */
   path: string;
   id: string;
   type: string;
-  headers: IncomingHttpHeaders;
+  headers: Record<string, string>;
   body: string;
   /** Whether one of the signatures verifies with one of the secrets known to the receiver. */
   verified: boolean;
 }
 
-/** Standard Webhooks: `v1,` + base64 HMAC-SHA256 of `id.timestamp.body`, keyed by the secret. */
-function verifies(headers: IncomingHttpHeaders, body: string, secrets: Iterable<string>): boolean {
-  const id = String(headers['webhook-id'] ?? '');
-  const timestamp = String(headers['webhook-timestamp'] ?? '');
-  const given = String(headers['webhook-signature'] ?? '')
-    .split(' ')
-    .filter((s) => s.startsWith('v1,'))
-    .map((s) => Buffer.from(s.slice(3), 'base64'));
-  for (const secret of secrets) {
-    const key = Buffer.from(secret.replace(/^whsec_/, ''), 'base64');
-    const expected = createHmac('sha256', key).update(`${id}.${timestamp}.${body}`).digest();
-    if (given.some((g) => g.length === expected.length && timingSafeEqual(g, expected))) {
-      return true;
-    }
-  }
-  return false;
-}
-
 /**
- * A webhook receiver on loopback. The first attempt of every message to each path is answered
- * 500 when `failFirst` is set, so the worker's retry path (and its logging) runs too.
+ * The shared loopback receiver, answering as the security scenario needs: the first attempt of
+ * every message to each path is answered 500 when `failFirst` is set, so the worker's retry
+ * path (and its logging) runs too; every other attempt is accepted (204) and recorded.
  */
 export class WebhookReceiver {
   /** Accepted messages (answered 204). */
   readonly received: ReceivedWebhook[] = [];
   readonly secrets = new Set<string>();
   /** The status answered to each attempt, by path and webhook-id. */
-  #answers = new Map<string, number[]>();
+  readonly #answers = new Map<string, number[]>();
 
   private constructor(
-    private readonly server: Server,
-    readonly port: number,
+    private readonly receiver: Receiver,
+    private readonly failFirst: boolean,
   ) {}
+
+  get port(): number {
+    return this.receiver.port;
+  }
 
   /**
    * A URL workers are allowed to call (`localhost` is on the chaos WEBHOOK_ALLOWLIST); give
@@ -61,47 +46,42 @@ export class WebhookReceiver {
   }
 
   static async start(options: { failFirst?: boolean } = {}): Promise<WebhookReceiver> {
-    let receiver: WebhookReceiver | null = null;
-    const server = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        const body = Buffer.concat(chunks).toString('utf8');
-        const self = receiver as WebhookReceiver;
-        const id = String(req.headers['webhook-id'] ?? '');
-        const path = new URL(req.url ?? '/', 'http://localhost').pathname;
-        const answers = self.#answers.get(`${path} ${id}`) ?? [];
-        self.#answers.set(`${path} ${id}`, answers);
-        if (options.failFirst && answers.length === 0) {
-          answers.push(500);
-          res.writeHead(500, { 'content-type': 'text/plain' }).end('try again');
-          return;
-        }
-        answers.push(204);
-        let type = '';
-        try {
-          type = String((JSON.parse(body) as { type?: unknown }).type ?? '');
-        } catch {
-          type = '(not JSON)';
-        }
-        self.received.push({
-          path,
-          id,
-          type,
-          headers: req.headers,
-          body,
-          verified: verifies(req.headers, body, self.secrets),
-        });
-        res.writeHead(204).end();
-      });
+    const receiver = await Receiver.start();
+    const self = new WebhookReceiver(receiver, options.failFirst ?? false);
+    receiver.reply = (request) => self.answer(request);
+    return self;
+  }
+
+  private answer(request: Received): Reply {
+    const id = request.headers['webhook-id'] ?? '';
+    const path = new URL(request.path || '/', 'http://localhost').pathname;
+    const answers = this.answers(path, id);
+    this.#answers.set(`${path} ${id}`, answers);
+    if (this.failFirst && answers.length === 0) {
+      answers.push(500);
+      return { status: 500, headers: { 'content-type': 'text/plain' }, body: 'try again' };
+    }
+    answers.push(204);
+    this.received.push({
+      path,
+      id,
+      type: typeOf(request.body),
+      headers: request.headers,
+      body: request.body,
+      verified: verifiesWith(request, this.secrets),
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    receiver = new WebhookReceiver(server, (server.address() as AddressInfo).port);
-    return receiver;
+    return { status: 204 };
   }
 
   close(): Promise<void> {
-    this.server.closeAllConnections();
-    return new Promise((resolve) => this.server.close(() => resolve()));
+    return this.receiver.down();
+  }
+}
+
+function typeOf(body: string): string {
+  try {
+    return String((JSON.parse(body) as { type?: unknown }).type ?? '');
+  } catch {
+    return '(not JSON)';
   }
 }

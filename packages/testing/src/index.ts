@@ -11,6 +11,7 @@ export {
   startWorker,
   stopAll,
 } from './process.js';
+export { type Received, Receiver, type Reply, verifiesWith } from './receiver.js';
 export { createTestRedis, type TestRedis } from './redis.js';
 export {
   type ClusterNodeView,

@@ -9,7 +9,7 @@ import {
   rotateWebhookSecret,
   type WebhookAttempt,
 } from '@voxline/db';
-import { createTestDatabase, type TestDatabase, waitFor } from '@voxline/testing';
+import { createTestDatabase, Receiver, type TestDatabase, waitFor } from '@voxline/testing';
 import {
   enqueueDeliveries,
   JITTER,
@@ -20,7 +20,6 @@ import {
 import { Webhook } from 'standardwebhooks';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type DeliveryRig, failCloneJob, newTenant, startDeliveryRig } from './harness.js';
-import { Receiver } from './receiver.js';
 
 describe('webhook delivery worker', () => {
   let db: TestDatabase;

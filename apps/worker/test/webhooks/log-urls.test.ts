@@ -1,9 +1,8 @@
 import { createLogger } from '@voxline/logger';
-import { createTestDatabase, type TestDatabase, waitFor } from '@voxline/testing';
+import { createTestDatabase, Receiver, type TestDatabase, waitFor } from '@voxline/testing';
 import { enqueueDeliveries } from '@voxline/webhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DeliveryRig, failCloneJob, newTenant, startDeliveryRig } from './harness.js';
-import { Receiver } from './receiver.js';
 
 /**
  * Tenants put tokens in their webhook URLs. Whatever happens to a delivery, the worker's log

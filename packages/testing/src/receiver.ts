@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Webhook } from 'standardwebhooks';
 
 export interface Received {
   at: number;
@@ -16,7 +17,8 @@ export interface Reply {
 
 /**
  * A webhook receiver on loopback that records every request and answers what `reply` says.
- * It can go down and come back on the same port, like a receiver being redeployed.
+ * It can go down and come back on the same port, like a receiver being redeployed. The worker's
+ * delivery tests and the chaos scenarios both use it.
  */
 export class Receiver {
   readonly requests: Received[] = [];
@@ -75,4 +77,20 @@ export class Receiver {
     server.closeAllConnections();
     await new Promise((resolve) => server.close(resolve));
   }
+}
+
+/**
+ * Whether one of the request's signatures verifies with one of `secrets`, checked the way a
+ * receiver would: with the Standard Webhooks library, timestamp tolerance included.
+ */
+export function verifiesWith(request: Received, secrets: Iterable<string>): boolean {
+  for (const secret of secrets) {
+    try {
+      new Webhook(secret).verify(request.body, request.headers);
+      return true;
+    } catch {
+      // Not this secret: try the next.
+    }
+  }
+  return false;
 }
