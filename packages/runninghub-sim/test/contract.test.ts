@@ -7,9 +7,10 @@ import {
   type UploadResult,
   type VoiceCloneParams,
 } from '@voxline/runninghub';
+import { waitFor } from '@voxline/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderWav, type SimulatorHandle, startSimulator } from '../src/index.js';
-import { parseWav, waitFor } from './helpers.js';
+import { parseWav } from './helpers.js';
 
 /**
  * The client against a RunningHub: always the simulator, and the real service when asked.
@@ -64,14 +65,17 @@ function contractSuite(getTarget: () => Target) {
   });
 
   async function poll(taskId: string): Promise<TaskResponse> {
-    return waitFor(
+    // A wrong id ends the wait at once, to fail below rather than poll until the deadline.
+    const task = await waitFor(
+      `task ${taskId}`,
       async () => {
-        const task = await client.queryTask(taskId);
-        expect(task.taskId).toBe(taskId);
-        return task.terminal ? task : null;
+        const seen = await client.queryTask(taskId);
+        return seen.terminal || seen.taskId !== taskId ? seen : undefined;
       },
-      { timeoutMs: target.deadlineMs, intervalMs: target.pollIntervalMs, what: `task ${taskId}` },
+      { timeoutMs: target.deadlineMs, intervalMs: target.pollIntervalMs },
     );
+    expect(task.taskId).toBe(taskId);
+    return task;
   }
 
   it('uploads reference audio and gets a download url serving it', async () => {
@@ -174,9 +178,10 @@ describe('contract: client against the simulator', () => {
       const first = await client.submitVoiceClone(body('slotTest01'));
       const full = await client.submitVoiceClone(body('slotTest02')).catch((e: unknown) => e);
       expect(full).toMatchObject({ kind: 'backpressure', code: '421', retryAfterMs: null });
-      await waitFor(async () => (await client.queryTask(first.taskId)).terminal, {
-        what: 'first task to finish',
-      });
+      await waitFor(
+        'first task to finish',
+        async () => (await client.queryTask(first.taskId)).terminal,
+      );
       expect((await client.submitVoiceClone(body('slotTest03'))).taskId).toMatch(/^\d+$/);
     } finally {
       await client.close();

@@ -70,21 +70,6 @@ export const submit = (
 export const query = (sim: SimulatorHandle, taskId: string, key: string | null = KEY) =>
   call(sim, PATHS.query, { taskId }, key);
 
-/** Polls a condition until it holds or the deadline passes (no fixed sleeps). */
-export async function waitFor<T>(
-  probe: () => Promise<T | undefined | null | false> | T | undefined | null | false,
-  { timeoutMs = 5_000, intervalMs = 10, what = 'condition' } = {},
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
-  }
-}
-
 export interface WavInfo {
   format: number;
   channels: number;

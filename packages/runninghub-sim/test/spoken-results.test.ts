@@ -1,11 +1,12 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { waitFor } from '@voxline/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { SimulatorHandle } from '../src/index.js';
 import { probeCommand } from '../src/synth/process.js';
 import { decodeWav } from '../src/wav.js';
-import { query, startWithClock, submit, validBody, waitFor } from './helpers.js';
+import { query, startWithClock, submit, validBody } from './helpers.js';
 import { isSpeechLike } from './speech-audio.js';
 
 /** The simulator over HTTP speaking its results with espeak-ng (installed by CI, .ci/run). */
@@ -91,9 +92,8 @@ describe('spoken results', () => {
       true,
     );
     expect(handle.audio()).toMatchObject({ synth: 'espeak-ng', prefetched: 60 });
-    await waitFor(() => handle.audio().rendered === 60, {
+    await waitFor('every prefetch rendered', () => handle.audio().rendered === 60, {
       timeoutMs: 30_000,
-      what: 'every prefetch rendered',
     });
     clock.now += 60_000;
     for (const submitted of answers.slice(0, 5)) {

@@ -5,9 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '@voxline/config';
+import { waitFor } from '@voxline/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { renderWav, type SimulatorHandle, simOptionsFromConfig } from '../src/index.js';
-import { query, startWithClock, submit, validBody, waitFor } from './helpers.js';
+import { query, startWithClock, submit, validBody } from './helpers.js';
 
 /**
  * Without a synthesizer the results are the tone, as before: when forced (SIM_SYNTH=tone), and
@@ -80,17 +81,19 @@ describe('the tone fallback', () => {
       SIM_DURATION_SIGMA: '0',
       SIM_FILES_DIR: join(dir, 'standalone'),
     });
-    const url = await waitFor(() => run.output().match(/listening on (http:\/\/[\d.:]+)/)?.[1], {
-      timeoutMs: 20_000,
-      what: 'the simulator to listen',
-    });
+    const url = await waitFor(
+      'the simulator to listen',
+      () => run.output().match(/listening on (http:\/\/[\d.:]+)/)?.[1],
+      { timeoutMs: 20_000 },
+    );
     expect(run.output().match(/install espeak-ng to hear the text/g)).toHaveLength(1);
     const handle = { url } as SimulatorHandle;
     const text = 'Nobody here to speak this.';
     const id = String((await submit(handle, validBody({ text }))).json?.taskId);
     const result = await waitFor(
+      'the task to succeed',
       async () => ((await query(handle, id)).json?.results as Array<{ url: string }> | null)?.[0],
-      { timeoutMs: 10_000, what: 'the task to succeed' },
+      { timeoutMs: 10_000 },
     );
     const bytes = Buffer.from(await (await fetch(result.url)).arrayBuffer());
     expect(bytes.equals(renderWav(id, text.length))).toBe(true);
