@@ -9,15 +9,7 @@ import {
   newId,
   transitionCloneJob,
 } from '../src/index.js';
-
-const request = {
-  audio: 'https://example.com/ref.wav',
-  custom_voice_id: 'narrator01',
-  text: 'Hello there.',
-  need_noise_reduction: false,
-  need_volume_normalization: false,
-  model: 'speech-02-hd' as const,
-};
+import { request } from './fixtures.js';
 
 describe('clone job repository', () => {
   let db: TestDatabase;

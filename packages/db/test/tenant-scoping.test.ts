@@ -26,15 +26,7 @@ import {
   scheduleDeliveryRetry,
   transitionCloneJob,
 } from '../src/index.js';
-
-const request = {
-  audio: 'https://example.com/ref.wav',
-  custom_voice_id: 'narrator01',
-  text: 'Hello there.',
-  need_noise_reduction: false,
-  need_volume_normalization: false,
-  model: 'speech-02-hd' as const,
-};
+import { request } from './fixtures.js';
 
 /** Each repository function, called with another tenant's id, finds and changes nothing. */
 describe('tenant scoping of the repositories', () => {
