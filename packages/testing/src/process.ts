@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { waitFor } from './wait.js';
 
@@ -59,6 +59,8 @@ export class NodeProcess {
   readonly exited: Promise<Exit>;
   readonly startedAt = Date.now();
   readonly #killAfterMs: number | undefined;
+  /** Where this process's output starts in its log: an earlier run's lines are not its own. */
+  readonly #logStart: number;
   #exit: Exit | null = null;
 
   constructor(options: NodeProcessOptions) {
@@ -67,6 +69,7 @@ export class NodeProcess {
     this.logFile = options.logFile;
     this.#killAfterMs = options.killAfterMs;
     const fd = openSync(options.logFile, 'a');
+    this.#logStart = fstatSync(fd).size;
     this.child = spawn(process.execPath, [...(options.nodeArgs ?? []), options.script], {
       env: options.env,
       stdio: ['ignore', fd, fd],
@@ -96,7 +99,8 @@ export class NodeProcess {
 
   output(): string {
     try {
-      return readFileSync(this.logFile, 'utf8');
+      // A stale "started" line from a run before would otherwise pass for this one's readiness.
+      return readFileSync(this.logFile).subarray(this.#logStart).toString('utf8');
     } catch {
       return '';
     }
