@@ -5,6 +5,7 @@ import { cliEnv } from './sections/cli.js';
 import { coreEnv, DEFAULT_REDIS_URL } from './sections/core.js';
 import { runninghubEnv } from './sections/runninghub.js';
 import { simEnv } from './sections/sim.js';
+import { voicesEnv } from './sections/voices.js';
 import { webhooksEnv } from './sections/webhooks.js';
 import { workerEnv } from './sections/worker.js';
 
@@ -16,6 +17,7 @@ export const envSchema = z
     ...apiEnv.shape,
     ...runninghubEnv.shape,
     ...workerEnv.shape,
+    ...voicesEnv.shape,
     ...webhooksEnv.shape,
     ...simEnv.shape,
     ...cliEnv.shape,

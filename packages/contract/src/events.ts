@@ -3,6 +3,8 @@ export const EVENT_TYPES = [
   'clone.failed',
   'clone.canceled',
   'batch.completed',
+  'voice.ready',
+  'voice.failed',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 

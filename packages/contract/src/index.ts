@@ -4,6 +4,7 @@ export * from './resources/batches.js';
 export * from './resources/clones.js';
 export * from './resources/dead-letters.js';
 export type * from './resources/rows.js';
+export * from './resources/voices.js';
 export * from './resources/webhooks.js';
 export * from './schemas/common.js';
 export * from './schemas/requests.js';

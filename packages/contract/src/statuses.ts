@@ -16,6 +16,14 @@ export type CloneStatus = (typeof CLONE_STATUSES)[number];
 export const BATCH_STATUSES = ['running', 'completed', 'canceled'] as const;
 export type BatchStatus = (typeof BATCH_STATUSES)[number];
 
+/** A voice: being cloned upstream, usable, or its clone failed (see its error). */
+export const VOICE_STATUSES = ['cloning', 'ready', 'failed'] as const;
+export type VoiceStatus = (typeof VOICE_STATUSES)[number];
+
+/** What an upstream task does: clone a voice (and speak its preview), or speak a line. */
+export const TASK_KINDS = ['voice_clone', 'speech'] as const;
+export type TaskKind = (typeof TASK_KINDS)[number];
+
 export const DELIVERY_STATUSES = ['pending', 'succeeded', 'failed'] as const;
 export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
 

@@ -13,3 +13,5 @@ export * from './repos/transitions.js';
 export * from './repos/webhook-deliveries.js';
 export * from './repos/webhooks.js';
 export * from './schema/index.js';
+export * from './repos/voice-clones.js';
+export * from './repos/voices.js';

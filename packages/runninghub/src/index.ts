@@ -52,3 +52,33 @@ export {
 } from './task.js';
 export { type UploadResult, uploadResponseBodySchema } from './upload.js';
 export { decodeUpstreamVoiceId, encodeUpstreamVoiceId, upstreamJobKey } from './voice-id.js';
+export {
+  actualCost,
+  billedCharacters,
+  estimateTaskCost,
+  type PriceList,
+  type PriceOverrides,
+  PUBLIC_PRICES,
+  priceList,
+  priceOverridesSchema,
+  roundPrice,
+} from './prices.js';
+export {
+  DEFAULT_SPEECH_MODEL,
+  EMOTIONS,
+  type Emotion,
+  PRONUNCIATION_DICT_MAX_ENTRIES,
+  SPEECH_MODELS,
+  SPEECH_SETTING_FIELDS,
+  type SpeechModel,
+  type SpeechParams,
+  type SpeechRequest,
+  type SpeechSettings,
+  SYSTEM_VOICES,
+  type SystemVoice,
+  speechModelSchema,
+  speechParamsSchema,
+  speechPath,
+  speechSettingsShape,
+  toSpeechBody,
+} from './speech.js';

@@ -1,5 +1,6 @@
 import type { Usage } from '@voxline/runninghub';
 import type { AudioResultRow, CloneJobRow } from './rows.js';
+import { costResource } from './voices.js';
 
 /**
  * The public `audio.usage`: null when upstream sent no usage, else exactly its four cost fields,
@@ -28,6 +29,8 @@ export function cloneResource(job: CloneJobRow, audio: AudioResultRow | null) {
     batch_id: job.batchId,
     ref: job.ref,
     status: job.status,
+    kind: job.kind,
+    voice_id: job.voiceId,
     attempts: job.attempts,
     run: job.run,
     upstream_task_id: job.upstreamTaskId,
@@ -40,6 +43,7 @@ export function cloneResource(job: CloneJobRow, audio: AudioResultRow | null) {
           usage: usageResource(audio.usage),
         }
       : null,
+    cost: costResource({ estimated: job.estimatedCost, actual: job.actualCost }),
     error: job.errorCode ? { code: job.errorCode, message: job.errorMessage ?? '' } : null,
     metadata: job.metadata ?? null,
     created_at: job.createdAt.toISOString(),

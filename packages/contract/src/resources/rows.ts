@@ -1,5 +1,17 @@
-import type { Usage, VoiceCloneParams } from '@voxline/runninghub';
-import type { BatchStatus, CloneStatus, DeliveryStatus } from '../statuses.js';
+import type {
+  LanguageBoost,
+  SpeechRequest,
+  Usage,
+  VoiceCloneModel,
+  VoiceCloneParams,
+} from '@voxline/runninghub';
+import type {
+  BatchStatus,
+  CloneStatus,
+  DeliveryStatus,
+  TaskKind,
+  VoiceStatus,
+} from '../statuses.js';
 
 /**
  * What each mapper reads of a stored row. @voxline/db depends on this package (its enums are
@@ -12,10 +24,14 @@ export interface CloneJobRow {
   batchId: string | null;
   ref: string | null;
   status: CloneStatus;
+  kind: TaskKind;
+  voiceId: string | null;
   attempts: number;
   run: number;
   upstreamTaskId: string | null;
-  request: VoiceCloneParams;
+  request: VoiceCloneParams | SpeechRequest;
+  estimatedCost: number;
+  actualCost: number | null;
   errorCode: string | null;
   errorMessage: string | null;
   metadata: Record<string, unknown> | null;
@@ -97,4 +113,29 @@ export interface ApiKeyRow {
   prefix: string;
   createdAt: Date;
   revokedAt: Date | null;
+}
+
+export interface VoiceRow {
+  id: string;
+  name: string | null;
+  status: VoiceStatus;
+  upstreamVoiceId: string | null;
+  audioUrl: string | null;
+  settings: {
+    model: VoiceCloneModel;
+    accuracy?: number;
+    need_noise_reduction: boolean;
+    need_volume_normalization: boolean;
+    language_boost?: LanguageBoost;
+  };
+  previewText: string;
+  clones: number;
+  keepAlive: boolean;
+  errorCode: string | null;
+  errorMessage: string | null;
+  metadata: Record<string, unknown> | null;
+  createdAt: Date;
+  readyAt: Date | null;
+  lastUsedAt: Date | null;
+  expiresAt: Date | null;
 }

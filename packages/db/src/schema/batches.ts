@@ -3,6 +3,7 @@ import {
   index,
   integer,
   jsonb,
+  numeric,
   pgTable,
   text,
   timestamp,
@@ -21,7 +22,12 @@ export const batches = pgTable(
       .references(() => tenants.id, { onDelete: 'cascade' }),
     status: batchStatus('status').notNull().default('running'),
     total: integer('total').notNull(),
+    // The batch's voice as given: clone fields, or voice_id / system_voice with model and speech.
     voice: jsonb('voice').$type<Record<string, unknown>>().notNull(),
+    // The voxline voice the batch speaks with by default (given, or made from its inline voice).
+    voiceId: uuid('voice_id'),
+    // The caller's budget in CNY: refused with 422 when the estimate is over it.
+    maxCost: numeric('max_cost', { precision: 14, scale: 6, mode: 'number' }),
     webhookUrl: text('webhook_url'),
     metadata: jsonb('metadata').$type<Record<string, unknown>>(),
     idempotencyKey: text('idempotency_key'),

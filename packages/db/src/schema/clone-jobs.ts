@@ -1,9 +1,10 @@
-import type { VoiceCloneParams } from '@voxline/runninghub';
+import type { SpeechRequest, VoiceCloneParams } from '@voxline/runninghub';
 import { sql } from 'drizzle-orm';
 import {
   index,
   integer,
   jsonb,
+  numeric,
   pgTable,
   smallint,
   text,
@@ -12,14 +13,24 @@ import {
   uuid,
 } from 'drizzle-orm/pg-core';
 import { batches } from './batches.js';
-import { cloneStatus } from './enums.js';
+import { cloneStatus, taskKind } from './enums.js';
 import { tenants } from './tenants.js';
+import { voices } from './voices.js';
 
 /**
- * The upstream request exactly as it will be submitted (the contract's field names); the
- * worker only makes the voice id unique per submission.
+ * A voice_clone task's request exactly as it will be submitted (the contract's field names);
+ * the worker only makes the voice id unique per submission. For the clone of a voxline voice
+ * whose reference was uploaded as a file, `audio` is "" until the worker has uploaded it.
  */
-export type CloneRequest = VoiceCloneParams;
+export type VoiceCloneRequest = VoiceCloneParams;
+
+/** A speech task's request; its voxline voice, if any, is the `voice_id` column. */
+export type { SpeechRequest };
+
+export type CloneRequest = VoiceCloneRequest | SpeechRequest;
+
+/** Money in CNY: six decimals hold a one-character line (0.00019) exactly. */
+const money = (name: string) => numeric(name, { precision: 14, scale: 6, mode: 'number' });
 
 export const cloneJobs = pgTable(
   'clone_jobs',
@@ -33,6 +44,11 @@ export const cloneJobs = pgTable(
     lineIndex: integer('line_index'),
     ref: text('ref'),
     status: cloneStatus('status').notNull().default('queued'),
+    // Rows from before voices are all voice_clone: the default keeps them readable.
+    kind: taskKind('kind').notNull().default('voice_clone'),
+    // speech: the voice the line is spoken with (null for a system voice); voice_clone: the
+    // voice this task clones (null for a one-off clone line).
+    voiceId: uuid('voice_id').references(() => voices.id, { onDelete: 'cascade' }),
     // BullMQ priority: lower runs first. Single clones outrank batch lines.
     priority: smallint('priority').notNull(),
     request: jsonb('request').$type<CloneRequest>().notNull(),
@@ -46,6 +62,10 @@ export const cloneJobs = pgTable(
     run: integer('run').notNull().default(1),
     upstreamTaskId: text('upstream_task_id'),
     submittedAt: timestamp('submitted_at', { withTimezone: true }),
+    // What this task should cost by the price list, and what upstream said it cost
+    // (usage.consumeMoney, which may be absent).
+    estimatedCost: money('estimated_cost').notNull().default(0),
+    actualCost: money('actual_cost'),
     errorCode: text('error_code'),
     errorMessage: text('error_message'),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
@@ -59,6 +79,10 @@ export const cloneJobs = pgTable(
     // GET /v1/batches/:id/clones (?status=) pages by line index; counts group by status.
     index('clone_jobs_batch_line_idx').on(t.batchId, t.lineIndex),
     index('clone_jobs_batch_status_idx').on(t.batchId, t.status),
+    // Lines of a voice that are not terminal: woken when it is ready, refused a DELETE.
+    index('clone_jobs_voice_active_idx')
+      .on(t.voiceId)
+      .where(sql`${t.voiceId} is not null and ${t.status} in ('queued', 'submitting', 'running')`),
     // The reconciler scans jobs that are not terminal, oldest update first.
     index('clone_jobs_active_idx')
       .on(t.updatedAt)

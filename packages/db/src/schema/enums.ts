@@ -5,6 +5,10 @@ import {
   type CloneStatus,
   DELIVERY_STATUSES,
   type DeliveryStatus,
+  TASK_KINDS,
+  type TaskKind,
+  VOICE_STATUSES,
+  type VoiceStatus,
 } from '@voxline/contract';
 import { type Column, type SQL, sql } from 'drizzle-orm';
 import { pgEnum } from 'drizzle-orm/pg-core';
@@ -17,6 +21,10 @@ export {
   type CloneStatus,
   DELIVERY_STATUSES,
   type DeliveryStatus,
+  TASK_KINDS,
+  type TaskKind,
+  VOICE_STATUSES,
+  type VoiceStatus,
 };
 export const TERMINAL_STATUSES = [
   'succeeded',
@@ -50,3 +58,7 @@ export function activeStatusSql(column: Column): SQL {
 export const batchStatus = pgEnum('batch_status', BATCH_STATUSES);
 
 export const deliveryStatus = pgEnum('delivery_status', DELIVERY_STATUSES);
+
+export const voiceStatus = pgEnum('voice_status', VOICE_STATUSES);
+
+export const taskKind = pgEnum('task_kind', TASK_KINDS);

@@ -11,3 +11,6 @@ export * from './webhook-attempts.js';
 export * from './webhook-deliveries.js';
 export * from './webhook-endpoints.js';
 export * from './webhook-events.js';
+export * from './voice-events.js';
+export * from './voice-references.js';
+export * from './voices.js';
