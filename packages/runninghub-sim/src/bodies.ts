@@ -17,7 +17,6 @@ export interface ResultLinks {
   baseUrl: string;
   signer: LinkSigner;
   ttlMs: number;
-  price: string;
 }
 
 // As upstream sends it: a JSON document inside a string.
@@ -47,10 +46,10 @@ export function taskBody(task: SimTask, now: number, links: ResultLinks): Record
     const url = `${links.baseUrl}/files/${task.taskId}.${type}?${links.signer.query(task.taskId, expires)}`;
     body.results = [{ url, outputType: type, text: null }];
     body.usage = {
-      consumeMoney: links.price,
-      consumeCoins: String(Math.round(Number(links.price) * 100)),
+      consumeMoney: task.price,
+      consumeCoins: String(Math.round(Number(task.price) * 100)),
       taskCostTime: String(Math.max(1, Math.round((task.finishesAt - task.createdAt) / 1000))),
-      thirdPartyConsumeMoney: links.price,
+      thirdPartyConsumeMoney: task.price,
     };
   }
   if (status === 'FAILED' && task.failCode) {
@@ -60,7 +59,7 @@ export function taskBody(task: SimTask, now: number, links: ResultLinks): Record
       exception_message: task.failMessage ?? '',
       exception_type: 'RuntimeError',
       node_id: '4',
-      node_name: 'RH_VoiceClone',
+      node_name: task.kind === 'speech' ? 'RH_MiniMaxSpeech' : 'RH_VoiceClone',
       traceback: [],
     };
   }

@@ -4,7 +4,7 @@ import { bearerOf, sameSecret } from './keys.js';
 import type { Scenario } from './scenario.js';
 import type { Simulator } from './simulator.js';
 
-/** /_sim/*: scenario, statistics, tasks, reset; behind their own token, not an API key. */
+/** /_sim/*: scenario, stats, tasks, voices, reset; behind their own token, not an API key. */
 export function registerControlRoutes(
   app: FastifyInstance,
   sim: Simulator,
@@ -41,6 +41,12 @@ export function registerControlRoutes(
         sim.forget(req.params.taskId)
           ? { ok: true }
           : reply.code(404).send({ error: 'unknown task' }),
+      );
+      scope.get('/voices', async () => ({ voices: sim.voices() }));
+      scope.delete<{ Params: { voiceId: string } }>('/voices/:voiceId', async (req, reply) =>
+        sim.forgetVoice(req.params.voiceId)
+          ? { ok: true }
+          : reply.code(404).send({ error: 'unknown voice' }),
       );
       scope.post('/reset', async () => {
         sim.reset();

@@ -1,7 +1,13 @@
 import type { Random } from './prng.js';
 
-export const SIM_ENDPOINTS = ['submit', 'query', 'upload', 'cancel'] as const;
+/** `submit` is the voice clone, `speech` any model's speech endpoint. */
+export const SIM_ENDPOINTS = ['submit', 'speech', 'query', 'upload', 'cancel'] as const;
 export type SimEndpoint = (typeof SIM_ENDPOINTS)[number];
+
+/** The endpoints that create tasks, and so draw a task's fate and can be full (421). */
+export function createsTask(endpoint: SimEndpoint): boolean {
+  return endpoint === 'submit' || endpoint === 'speech';
+}
 
 /** Faults drawn by probability; a script may also use these names as shorthand. */
 export const FAULT_KINDS = [
@@ -73,7 +79,7 @@ export function toFault(entry: ScriptEntry): Fault {
 
 /** Which faults make sense where; a script that asks for another is refused up front. */
 export function faultApplies(fault: Fault, endpoint: SimEndpoint): boolean {
-  if (TASK_ONLY.has(fault.kind)) return endpoint === 'submit';
+  if (TASK_ONLY.has(fault.kind)) return createsTask(endpoint);
   if (fault.kind === 'unknownTask') return endpoint === 'query';
   return true;
 }
@@ -98,7 +104,7 @@ const REQUEST_LEVEL = FAULT_KINDS.filter(
 );
 
 /**
- * Draws at most one request-level fault and, on submit, the task's own fate. Kinds are
+ * Draws at most one request-level fault and, on a submit, the task's own fate. Kinds are
  * tried in a fixed order so that a seed replays the same run.
  */
 export function drawFaults(
@@ -111,7 +117,7 @@ export function drawFaults(
     const p = probabilities[kind] ?? 0;
     if (p <= 0) continue;
     const fault = faultFromKind(kind);
-    if (kind === 'code421' && endpoint !== 'submit') continue;
+    if (kind === 'code421' && !createsTask(endpoint)) continue;
     if (!faultApplies(fault, endpoint)) continue;
     if (random() < p) {
       request = fault;
@@ -119,7 +125,7 @@ export function drawFaults(
     }
   }
   let task: Fault | null = null;
-  if (endpoint === 'submit') {
+  if (createsTask(endpoint)) {
     for (const kind of TASK_LEVEL) {
       const p = probabilities[kind] ?? 0;
       if (p > 0 && random() < p) {

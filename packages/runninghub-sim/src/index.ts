@@ -23,4 +23,6 @@ export type { Scenario } from './scenario.js';
 export { type SimulatorHandle, startSimulator } from './server.js';
 export type { CurrentScenario, SimTaskView } from './simulator.js';
 export type { SimStats } from './stats.js';
+export type { SimTaskKind } from './tasks.js';
+export type { SimVoiceView } from './voices.js';
 export { renderWav, WAV_SAMPLE_RATE, wavDurationMs } from './wav.js';

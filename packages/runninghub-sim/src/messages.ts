@@ -28,6 +28,8 @@ const CODE_MESSAGES: Record<string, string> = {
   '2042': 'voice clone: no access to this voice id',
   '2048': 'voice clone: prompt audio too long',
   '20132': 'voice clone: invalid sample or voice id',
+  // MiniMax's words for a speech voice_id it does not have (contract, "Speak with a voice").
+  '2054': 'voice id not exist',
 };
 
 export function messageFor(code: string): string {

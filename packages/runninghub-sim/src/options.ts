@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { Config } from '@voxline/config';
 import { parseList } from '@voxline/config';
 import type { Logger } from '@voxline/logger';
+import { type PriceList, PUBLIC_PRICES } from '@voxline/runninghub';
 import {
   FAULT_KINDS,
   type FaultKind,
@@ -52,8 +53,18 @@ export interface SimOptions {
    * real RunningHub uses (see shapes.ts); 0 answers in the contract's canonical shape.
    */
   shapeVariety: number;
-  /** usage.consumeMoney of a successful task (CNY; RunningHub's price list, 2026-04). */
-  price: string;
+  /**
+   * What a successful task reports as usage.consumeMoney (CNY): a voice clone's price per
+   * call, a speech task's per 1,000 billed characters of its text. RunningHub's public list.
+   */
+  prices: PriceList;
+  /** A cloned voice unused this long is forgotten (MiniMax: 7 days). */
+  voiceTtlMs: number;
+  /**
+   * A speech call naming a voice the key does not have fails with 2054: `submit` answers the
+   * code at once, `task` accepts the task and ends it FAILED (the voice is looked up at submit).
+   */
+  voiceMissingAt: 'submit' | 'task';
   /** Task records kept; the oldest finished ones are dropped beyond it. */
   maxTasks: number;
   /** The contract's limit for reference audio. */
@@ -92,7 +103,9 @@ export const DEFAULT_SIM_OPTIONS: SimOptions = {
   retryAfterS: 1,
   taskFailCode: '1005',
   shapeVariety: 0,
-  price: '3.12',
+  prices: PUBLIC_PRICES,
+  voiceTtlMs: 7 * 24 * 3_600_000,
+  voiceMissingAt: 'task',
   maxTasks: 100_000,
   maxUploadBytes: 10 * 1024 * 1024,
   maxStoredUploadBytes: 256 * 1024 * 1024,
@@ -149,6 +162,8 @@ export function simOptionsFromConfig(config: Config): Partial<SimOptions> {
     linkTtlMs: config.SIM_LINK_TTL_MS,
     voiceIdMinLength: config.CUSTOM_VOICE_ID_MIN_LENGTH,
     duplicateVoiceId: config.SIM_DUPLICATE_VOICE_ID,
+    voiceTtlMs: config.SIM_VOICE_TTL_MS,
+    voiceMissingAt: config.SIM_VOICE_MISSING_AT,
     keyErrors: parseKeyErrors(config.SIM_KEY_ERRORS),
     faults: parseFaults(config.SIM_FAULTS),
     slowResponseMs: config.SIM_SLOW_RESPONSE_MS,

@@ -36,6 +36,8 @@ export const scenarioSchema = z
       .partial(),
     linkTtlMs: z.number().int().min(1),
     duplicateVoiceId: z.enum(['allow', 'fail-task']),
+    voiceTtlMs: z.number().int().min(1),
+    voiceMissingAt: z.enum(['submit', 'task']),
     keyErrors: z.record(z.string().min(1), code),
     faults: probabilities,
     faultsByEndpoint: z.partialRecord(z.enum(SIM_ENDPOINTS), probabilities),

@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import multipart from '@fastify/multipart';
-import { PATHS } from '@voxline/runninghub';
+import { PATHS, SPEECH_MODELS, speechPath } from '@voxline/runninghub';
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
@@ -15,6 +15,7 @@ import type { Scenario } from './scenario.js';
 import { type CurrentScenario, type SimTaskView, Simulator } from './simulator.js';
 import type { SimStats } from './stats.js';
 import { AudioRenderer, type RenderStats } from './synth/renderer.js';
+import type { SimVoiceView } from './voices.js';
 
 export interface SimulatorHandle {
   /** e.g. http://127.0.0.1:39123: the client's baseUrl. */
@@ -25,6 +26,10 @@ export interface SimulatorHandle {
   task(taskId: string): SimTaskView | null;
   /** Same as DELETE /_sim/tasks/<id>: the task expires now; false if there was none. */
   forgetTask(taskId: string): boolean;
+  /** Same as GET /_sim/voices: every key's cloned voices, alive or forgotten. */
+  voices(): SimVoiceView[];
+  /** Same as DELETE /_sim/voices/<id>: upstream forgets the voice now; false if unknown. */
+  forgetVoice(voiceId: string): boolean;
   /** Same as PUT /_sim/scenario; throws a ZodError for a bad scenario. */
   setScenario(scenario: Scenario): void;
   scenario(): CurrentScenario;
@@ -77,6 +82,11 @@ function registerApiRoutes(app: FastifyInstance, sim: Simulator, closing: AbortS
   app.post(PATHS.submit, async (req, reply) =>
     sendReply(reply, sim.submit(req.headers.authorization, req.body), closing),
   );
+  for (const model of SPEECH_MODELS) {
+    app.post(speechPath(model), async (req, reply) =>
+      sendReply(reply, sim.speech(model, req.headers.authorization, req.body), closing),
+    );
+  }
   app.post(PATHS.query, async (req, reply) =>
     sendReply(reply, sim.query(req.headers.authorization, req.body), closing),
   );
@@ -155,6 +165,8 @@ export async function startSimulator(options: Partial<SimOptions> = {}): Promise
     tasks: () => sim.tasks(),
     task: (taskId) => sim.task(taskId),
     forgetTask: (taskId) => sim.forget(taskId),
+    voices: () => sim.voices(),
+    forgetVoice: (voiceId) => sim.forgetVoice(voiceId),
     setScenario: (scenario) => sim.setScenario(scenario),
     scenario: () => sim.scenario(),
     reset: () => sim.reset(),

@@ -1,4 +1,11 @@
-import { voiceCloneParamsSchema } from '@voxline/runninghub';
+import {
+  estimateTaskCost,
+  type SpeechModel,
+  SYSTEM_VOICES,
+  voiceCloneParamsSchema,
+} from '@voxline/runninghub';
+import type { ZodError } from 'zod';
+import { formatPrice } from './billing.js';
 import {
   errorReply,
   type ResultLinks,
@@ -16,16 +23,34 @@ import type { SimOptions } from './options.js';
 import { logNormalFactor, type Random, stream } from './prng.js';
 import { type ParsedScenario, type Scenario, scenarioSchema } from './scenario.js';
 import { varyShape } from './shapes.js';
+import { speechBodySchema, withModel } from './speech-body.js';
 import { fingerprint, type SimStats, StatsCollector } from './stats.js';
 import { type AudioRenderer, CONTENT_TYPES } from './synth/renderer.js';
-import { speechOfVoiceClone } from './synth/request.js';
-import { finishedAt, type SimStatus, type SimTask, statusAt, TaskStore } from './tasks.js';
+import {
+  type SpeechRequest,
+  speechOfSpeech,
+  speechOfVoiceClone,
+  type Timbre,
+  timbreOfClone,
+  timbreOfSystemVoice,
+} from './synth/request.js';
+import {
+  finishedAt,
+  type SimStatus,
+  type SimTask,
+  type SimTaskKind,
+  statusAt,
+  TaskStore,
+} from './tasks.js';
 import { type StoredUpload, sniffAudio, UploadStore } from './uploads.js';
+import { type SimVoiceView, VoiceRegistry } from './voices.js';
 
 export interface SimTaskView {
   taskId: string;
   /** The key's label (see keyLabel), never the key. */
   key: string;
+  kind: SimTaskKind;
+  /** A voice clone's custom_voice_id, or the voice_id a speech task speaks with. */
   customVoiceId: string;
   model: string;
   textLength: number;
@@ -38,6 +63,8 @@ export interface SimTaskView {
   /** When it did end (SUCCESS/FAILED/CANCEL), null while in flight. */
   finishedAt: number | null;
   queries: number;
+  /** usage.consumeMoney of a task that succeeded, null until then (and for any other end). */
+  consumeMoney: string | null;
 }
 
 export type CurrentScenario = Required<Omit<ParsedScenario, 'script'>> & {
@@ -48,6 +75,26 @@ export type CurrentScenario = Required<Omit<ParsedScenario, 'script'>> & {
 const QUEUED_SHARE = 0.1;
 // Upstream's task ids are decimal; anything else it cannot read (1007, contract).
 const TASK_ID_PATTERN = /^\d+$/;
+const SYSTEM_VOICE_NAMES: ReadonlySet<string> = new Set(SYSTEM_VOICES);
+
+/** A submit body that passed its endpoint's schema, whichever endpoint it came to. */
+interface Submission {
+  kind: SimTaskKind;
+  /** The text as sent: what is billed. */
+  text: string;
+  /** custom_voice_id of a clone, voice_id of a speech call. */
+  voiceId: string;
+  model: string;
+  price: string;
+  /** A clone's voice is its reference's; a speech call's is looked up when it is accepted. */
+  timbre: Timbre | null;
+  /** What the task speaks, from its text without markers, in its voice. */
+  speech(text: string, timbre: Timbre): SpeechRequest;
+}
+
+const paramsInvalid = (error: ZodError) =>
+  `PARAMS_INVALID: ${error.issues.map((i) => i.message).join('; ')}`;
+
 function fieldOf(body: unknown, name: string): string | null {
   if (!body || typeof body !== 'object') return null;
   const value = (body as Record<string, unknown>)[name];
@@ -71,10 +118,12 @@ export class Simulator {
   #shapeRandom: Random;
   readonly #tasks: TaskStore;
   readonly #uploads: UploadStore;
+  readonly #voices: VoiceRegistry;
   #stats = new StatsCollector();
   readonly #ids = new TaskIds();
   readonly #links = new LinkSigner();
   readonly #schema: ReturnType<typeof voiceCloneParamsSchema>;
+  readonly #speechSchema = speechBodySchema();
   readonly #audio: AudioRenderer;
 
   constructor(options: SimOptions, audio: AudioRenderer) {
@@ -83,6 +132,7 @@ export class Simulator {
     this.#opts = { ...options };
     this.#tasks = new TaskStore(options.maxTasks);
     this.#uploads = new UploadStore(options.maxStoredUploadBytes);
+    this.#voices = new VoiceRegistry(options.maxTasks);
     this.#schema = voiceCloneParamsSchema({ voiceIdMinLength: options.voiceIdMinLength });
     this.#durationRandom = stream(options.seed, 'durations');
     this.#faultRandom = stream(options.seed, 'faults');
@@ -100,19 +150,38 @@ export class Simulator {
 
   // --- the upstream API ---------------------------------------------------------------
 
+  /** The voice-clone endpoint. */
   submit(authorization: string | undefined, body: unknown): SimReply {
+    return this.#submitTo('submit', authorization, body, null);
+  }
+
+  /** The speech endpoint of `model`. */
+  speech(model: SpeechModel, authorization: string | undefined, body: unknown): SimReply {
+    return this.#submitTo('speech', authorization, body, model);
+  }
+
+  #submitTo(
+    endpoint: 'submit' | 'speech',
+    authorization: string | undefined,
+    body: unknown,
+    model: SpeechModel | null,
+  ): SimReply {
     const key = bearerOf(authorization);
-    const denied = this.#authenticate('submit', key);
-    if (denied || key === null) return denied ?? this.#missingKey('submit');
+    const denied = this.#authenticate(endpoint, key);
+    if (denied || key === null) return denied ?? this.#missingKey(endpoint);
     const label = keyLabel(key);
     const now = this.now();
-    const print = fingerprint(label, body);
+    // A speech call's model is its path: one body sent to two models is two requests.
+    const print = fingerprint(label, model === null ? body : [model, body]);
     this.#stats.submitted(print);
-    const faults = this.#nextFaults('submit');
-    const rejected = this.#rejectByFault('submit', faults.request);
+    const faults = this.#nextFaults(endpoint);
+    const rejected = this.#rejectByFault(endpoint, faults.request);
     if (rejected) return this.#vary(rejected);
     const acceptedBefore = this.#stats.accepted;
-    const reply = this.#vary(this.#accept(key, label, body, print, faults.task, now));
+    const submission = model === null ? this.#cloneOf(body) : this.#speechOf(body, model);
+    const reply = this.#vary(
+      this.#accept(endpoint, key, label, submission, print, faults.task, now),
+    );
     // What is left of the request fault damages or delays the answer of a task now created.
     if (faults.request && this.#stats.accepted > acceptedBefore) this.#stats.ambiguousSubmits++;
     return this.#damage(reply, faults.request);
@@ -231,6 +300,8 @@ export class Simulator {
     if (s.durations) o.durations = { ...o.durations, ...s.durations };
     if (s.linkTtlMs !== undefined) o.linkTtlMs = s.linkTtlMs;
     if (s.duplicateVoiceId !== undefined) o.duplicateVoiceId = s.duplicateVoiceId;
+    if (s.voiceTtlMs !== undefined) o.voiceTtlMs = s.voiceTtlMs;
+    if (s.voiceMissingAt !== undefined) o.voiceMissingAt = s.voiceMissingAt;
     if (s.keyErrors) o.keyErrors = s.keyErrors;
     if (s.faults) o.faults = s.faults;
     if (s.faultsByEndpoint) o.faultsByEndpoint = s.faultsByEndpoint;
@@ -256,6 +327,8 @@ export class Simulator {
       durations: { ...o.durations },
       linkTtlMs: o.linkTtlMs,
       duplicateVoiceId: o.duplicateVoiceId,
+      voiceTtlMs: o.voiceTtlMs,
+      voiceMissingAt: o.voiceMissingAt,
       keyErrors: Object.fromEntries(Object.entries(o.keyErrors).map(([k, c]) => [keyLabel(k), c])),
       faults: { ...o.faults },
       faultsByEndpoint: { ...o.faultsByEndpoint },
@@ -273,6 +346,7 @@ export class Simulator {
     this.#opts = { ...this.#initial };
     this.#tasks.clear();
     this.#uploads.clear();
+    this.#voices.clear();
     this.#audio.clearBacklog();
     this.#stats = new StatsCollector();
     this.#scripts.clear();
@@ -289,7 +363,7 @@ export class Simulator {
       const status = statusAt(task, now);
       byStatus[status] = (byStatus[status] ?? 0) + 1;
     }
-    return this.#stats.snapshot(this.#tasks.inFlightByKey(now), byStatus);
+    return this.#stats.snapshot(this.#tasks.inFlightByKey(now), byStatus, now);
   }
 
   tasks(): SimTaskView[] {
@@ -307,6 +381,16 @@ export class Simulator {
     return this.#tasks.delete(taskId);
   }
 
+  /** The cloned voices of every key, alive or forgotten (system voices are not listed). */
+  voices(): SimVoiceView[] {
+    return this.#voices.list(this.now(), this.#opts.voiceTtlMs);
+  }
+
+  /** Forgets a cloned voice now, as upstream does after its TTL; false if no key has it. */
+  forgetVoice(voiceId: string): boolean {
+    return this.#voices.forget(voiceId);
+  }
+
   // --- internals ----------------------------------------------------------------------
 
   #resultLinks(): ResultLinks {
@@ -314,7 +398,6 @@ export class Simulator {
       baseUrl: this.baseUrl,
       signer: this.#links,
       ttlMs: this.#opts.linkTtlMs,
-      price: this.#opts.price,
     };
   }
 
@@ -323,6 +406,7 @@ export class Simulator {
     return {
       taskId: task.taskId,
       key: task.keyLabel,
+      kind: task.kind,
       customVoiceId: task.customVoiceId,
       model: task.model,
       textLength: task.textLength,
@@ -333,6 +417,7 @@ export class Simulator {
       finishesAt: task.finishesAt,
       finishedAt: finishedAt(task, now),
       queries: task.queries,
+      consumeMoney: status === 'SUCCESS' ? task.price : null,
     };
   }
 
@@ -411,36 +496,78 @@ export class Simulator {
     return reply;
   }
 
+  #cloneOf(body: unknown): Submission | string {
+    const parsed = this.#schema.safeParse(body);
+    if (!parsed.success) return paramsInvalid(parsed.error);
+    const params = parsed.data;
+    const format = this.#audio.format;
+    return {
+      kind: 'voice_clone',
+      text: params.text,
+      voiceId: params.custom_voice_id,
+      model: params.model,
+      price: formatPrice(this.#opts.prices.voiceClonePerCall),
+      timbre: timbreOfClone(params),
+      speech: (text) => speechOfVoiceClone(params, text, format),
+    };
+  }
+
+  #speechOf(body: unknown, model: SpeechModel): Submission | string {
+    const parsed = this.#speechSchema.safeParse(withModel(body, model));
+    if (!parsed.success) return paramsInvalid(parsed.error);
+    const params = parsed.data;
+    const format = this.#audio.format;
+    const cost = estimateTaskCost(this.#opts.prices, { kind: 'speech', model, text: params.text });
+    return {
+      kind: 'speech',
+      text: params.text,
+      voiceId: params.voice_id,
+      model,
+      price: formatPrice(cost),
+      timbre: null,
+      speech: (text, timbre) => speechOfSpeech(params, text, timbre, format),
+    };
+  }
+
+  /** A system voice, or a clone of this key alive now; null: upstream has no such voice. */
+  #voiceOf(label: string, voiceId: string, now: number): Timbre | null {
+    if (SYSTEM_VOICE_NAMES.has(voiceId)) return timbreOfSystemVoice(voiceId);
+    return this.#voices.lookup(label, voiceId, now, this.#opts.voiceTtlMs);
+  }
+
   #accept(
+    endpoint: 'submit' | 'speech',
     key: string,
     label: string,
-    body: unknown,
+    submission: Submission | string,
     print: string,
     taskFault: Fault | null,
     now: number,
   ): SimReply {
     const reject = (code: string, message?: string): SimReply => {
       this.#stats.rejectedSubmit(code);
-      return errorReply('submit', code, message);
+      return errorReply(endpoint, code, message);
     };
     const keyError = this.#opts.keyErrors[key];
     if (keyError) return reject(keyError);
-    const parsed = this.#schema.safeParse(body);
-    if (!parsed.success) {
-      return reject(
-        '301',
-        `PARAMS_INVALID: ${parsed.error.issues.map((i) => i.message).join('; ')}`,
-      );
-    }
+    if (typeof submission === 'string') return reject('301', submission);
     let markers: ReturnType<typeof parseMarkers>;
     try {
-      markers = parseMarkers(parsed.data.text);
+      markers = parseMarkers(submission.text);
     } catch (error) {
       if (error instanceof MarkerError) return reject('301', `PARAMS_INVALID: ${error.message}`);
       throw error;
     }
     if (markers.submitCode) return reject(markers.submitCode);
     if (this.#tasks.inFlight(label, now) >= this.#opts.maxInFlight) return reject('421');
+
+    const voice = submission.voiceId;
+    // A speech call's voice is looked up now: one forgotten while the task runs does not fail it.
+    let timbre = submission.timbre;
+    if (submission.kind === 'speech') {
+      timbre = this.#voiceOf(label, voice, now);
+      if (!timbre && this.#opts.voiceMissingAt === 'submit') return reject('2054');
+    }
 
     const textLength = Array.from(markers.text).length;
     const { baseMs, perCharMs, sigma } = this.#opts.durations;
@@ -454,17 +581,23 @@ export class Simulator {
       if (taskFault.kind === 'taskFail') failCode ??= taskFault.code ?? this.#opts.taskFailCode;
       if (taskFault.kind === 'taskNeverFinishes') never = true;
     }
-    const voice = parsed.data.custom_voice_id;
-    if (!failCode && this.#opts.duplicateVoiceId === 'fail-task') {
+    if (submission.kind === 'speech') {
+      if (timbre) this.#voices.touch(label, voice, now);
+      else failCode ??= '2054';
+    } else if (!failCode && this.#opts.duplicateVoiceId === 'fail-task') {
       if (this.#tasks.voiceHolder(label, voice)) failCode = '2039';
     }
+    // A missing voice has no timbre to speak in; its task fails and no audio is ever rendered.
+    const speaker = timbre ?? { voice, language: null };
     const task: SimTask = {
       taskId: this.#ids.next(now),
       keyLabel: label,
+      kind: submission.kind,
       customVoiceId: voice,
-      model: parsed.data.model,
+      model: submission.model,
       textLength,
-      speech: speechOfVoiceClone(parsed.data, markers.text, this.#audio.format),
+      speech: submission.speech(markers.text, speaker),
+      price: submission.price,
       createdAt: now,
       runningAt: now + Math.round(duration * QUEUED_SHARE),
       finishesAt: never ? null : now + duration,
@@ -473,10 +606,14 @@ export class Simulator {
       cancelledAt: null,
       queries: 0,
     };
-    this.#tasks.add(task, !failCode, now);
+    const succeeds = !failCode && !never;
+    this.#tasks.add(task, submission.kind === 'voice_clone' && !failCode, now);
+    if (succeeds && submission.kind === 'voice_clone' && timbre) {
+      this.#voices.addClone(task, timbre);
+    }
     // Rendered while the task runs, as upstream does, in the pool: the submit answers now.
-    if (!failCode && !never) this.#audio.prefetch(task.speech, task.taskId);
-    this.#stats.acceptedTask(print, label, this.#tasks.inFlight(label, now));
+    if (succeeds) this.#audio.prefetch(task.speech, task.taskId);
+    this.#stats.acceptedTask(print, task, succeeds, this.#tasks.inFlight(label, now));
     return { status: 200, body: taskBody(task, now, this.#resultLinks()) };
   }
 }

@@ -1,10 +1,21 @@
 import { createHash } from 'node:crypto';
+import { Billing } from './billing.js';
+import type { SimTask } from './tasks.js';
 
 export interface SimStats {
   /** Submit requests that reached the simulator, whatever their answer. */
   submits: number;
   /** Tasks created (what upstream would bill). */
   accepted: number;
+  /** Of those, voice clones (the voice-clone endpoint). */
+  cloneSubmits: number;
+  /** Of those, speech tasks (any model's speech endpoint). */
+  speechSubmits: number;
+  /**
+   * CNY upstream billed, per kind: the sum of `usage.consumeMoney` of the tasks that ended
+   * SUCCESS, for checking a client's own accounting against.
+   */
+  billed: { voiceClone: number; speech: number };
   /** Submits answered with an errorCode, by code (421 over the limit, key errors, markers...). */
   rejected: Record<string, number>;
   /** Accepted submits whose (key, body) had been accepted before: each one paid twice. */
@@ -81,6 +92,8 @@ function bump(counts: Record<string, number>, key: string, by = 1): void {
 export class StatsCollector {
   submits = 0;
   accepted = 0;
+  cloneSubmits = 0;
+  speechSubmits = 0;
   duplicateSubmissions = 0;
   duplicateRequests = 0;
   queries = 0;
@@ -96,14 +109,20 @@ export class StatsCollector {
   readonly maxInFlight: Record<string, number> = {};
   readonly #requested = new Set<string>();
   readonly #acceptedBodies = new Set<string>();
+  readonly #billing = new Billing();
 
   submitted(print: string): void {
     this.submits++;
     if (remember(this.#requested, print)) this.duplicateRequests++;
   }
 
-  acceptedTask(print: string, keyLabel: string, inFlightNow: number): void {
+  /** A task created; `billable` when it may succeed (no fate of failing, it finishes). */
+  acceptedTask(print: string, task: SimTask, billable: boolean, inFlightNow: number): void {
+    const keyLabel = task.keyLabel;
     this.accepted++;
+    if (task.kind === 'speech') this.speechSubmits++;
+    else this.cloneSubmits++;
+    if (billable) this.#billing.add(task);
     if (remember(this.#acceptedBodies, print)) this.duplicateSubmissions++;
     this.maxInFlight[keyLabel] = Math.max(this.maxInFlight[keyLabel] ?? 0, inFlightNow);
   }
@@ -126,10 +145,17 @@ export class StatsCollector {
     this.maxQueriesPerTask = Math.max(this.maxQueriesPerTask, taskQueries);
   }
 
-  snapshot(current: Record<string, number>, byStatus: Record<string, number>): SimStats {
+  snapshot(
+    current: Record<string, number>,
+    byStatus: Record<string, number>,
+    now: number,
+  ): SimStats {
     return {
       submits: this.submits,
       accepted: this.accepted,
+      cloneSubmits: this.cloneSubmits,
+      speechSubmits: this.speechSubmits,
+      billed: this.#billing.billed(now),
       rejected: { ...this.rejected },
       duplicateSubmissions: this.duplicateSubmissions,
       duplicateRequests: this.duplicateRequests,

@@ -1,6 +1,7 @@
 import type { SpeechRequest } from './synth/request.js';
 
 export type SimStatus = 'QUEUED' | 'RUNNING' | 'SUCCESS' | 'FAILED' | 'CANCEL';
+export type SimTaskKind = 'voice_clone' | 'speech';
 
 /**
  * One accepted task. Its whole future is fixed at submit (running/finish times, fate), and
@@ -10,10 +11,14 @@ export type SimStatus = 'QUEUED' | 'RUNNING' | 'SUCCESS' | 'FAILED' | 'CANCEL';
 export interface SimTask {
   taskId: string;
   keyLabel: string;
+  kind: SimTaskKind;
+  /** A voice clone's custom_voice_id, or the voice_id a speech task speaks with. */
   customVoiceId: string;
   model: string;
   textLength: number;
   speech: SpeechRequest;
+  /** usage.consumeMoney once it succeeds, a decimal string in CNY as upstream sends it. */
+  price: string;
   createdAt: number;
   runningAt: number;
   /** null: the task never finishes. */

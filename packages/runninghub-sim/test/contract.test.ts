@@ -1,8 +1,12 @@
 import { loadConfig } from '@voxline/config';
 import {
+  actualCost,
   errorFromFailedTask,
+  estimateTaskCost,
+  PUBLIC_PRICES,
   RunningHubClient,
   RunningHubError,
+  type SpeechParams,
   type TaskResponse,
   type UploadResult,
   type VoiceCloneParams,
@@ -34,6 +38,8 @@ function contractSuite(getTarget: () => Target) {
   let client: RunningHubClient;
   let upload: UploadResult;
   let audioUrl: string;
+  // The voice the clone test made, and whether upstream accepted it.
+  let cloned: { voiceId: string; succeeded: boolean } | undefined;
 
   beforeAll(async () => {
     target = getTarget();
@@ -41,6 +47,7 @@ function contractSuite(getTarget: () => Target) {
       baseUrl: target.baseUrl,
       apiKey: target.apiKey,
       requestTimeoutMs: 30_000,
+      voiceMissingCodes: config.RUNNINGHUB_VOICE_MISSING_CODES,
     });
     // MiniMax wants 10 s to 5 min of reference audio: 200 characters' worth is 12 s.
     upload = await client.uploadMedia(
@@ -88,10 +95,12 @@ function contractSuite(getTarget: () => Target) {
   });
 
   it('submits a voice clone and polls it to a terminal state', async () => {
-    const submitted = await client.submitVoiceClone(params());
+    const clone = params();
+    const submitted = await client.submitVoiceClone(clone);
     expect(submitted.taskId).toMatch(/^\d+$/);
     expect(submitted.errorCode).toBe('');
     const task = submitted.terminal ? submitted : await poll(submitted.taskId);
+    cloned = { voiceId: clone.custom_voice_id, succeeded: task.status === 'SUCCESS' };
     if (task.status === 'SUCCESS') {
       expect(task.audio?.url).toMatch(/^https?:\/\//);
       const res = await fetch(task.audio?.url ?? '');
@@ -108,6 +117,68 @@ function contractSuite(getTarget: () => Target) {
       const error = errorFromFailedTask(task);
       expect(error).toBeInstanceOf(RunningHubError);
       expect(error.code ?? task.status).not.toBe('');
+    }
+  });
+
+  const line = (over: Partial<SpeechParams> = {}): SpeechParams => ({
+    // The cheapest model (0.19 CNY per 1,000 characters): a live run pays well under a cent.
+    model: 'speech-02-turbo',
+    text: 'Voxline contract check.',
+    voice_id: 'Wise_Woman',
+    ...over,
+  });
+
+  async function speakAndWait(params: SpeechParams): Promise<TaskResponse> {
+    const submitted = await client.submitSpeech(params);
+    expect(submitted.taskId).toMatch(/^\d+$/);
+    return submitted.terminal ? submitted : await poll(submitted.taskId);
+  }
+
+  it('speaks a line with a system voice and reports what it cost', async () => {
+    const params = line();
+    const task = await speakAndWait(params);
+    expect(task.status).toBe('SUCCESS');
+    const res = await fetch(task.audio?.url ?? '');
+    expect(res.status).toBe(200);
+    expect((await res.arrayBuffer()).byteLength).toBeGreaterThan(1_000);
+    const cost = actualCost(task.usage?.consumeMoney);
+    // What voxline estimates is what the public list says; the real bill may differ.
+    if (!target.live) {
+      expect(cost).toBe(estimateTaskCost(PUBLIC_PRICES, { ...params, kind: 'speech' }));
+    }
+  });
+
+  it('speaks with the voice just cloned, or names it missing when the clone failed', async () => {
+    expect(cloned).toBeDefined();
+    const voice = cloned ?? { voiceId: '', succeeded: false };
+    const outcome = await speakAndWait(line({ voice_id: voice.voiceId })).catch((e: unknown) => e);
+    if (voice.succeeded) {
+      expect(outcome).toMatchObject({ status: 'SUCCESS', audio: { url: expect.any(String) } });
+    } else {
+      const error =
+        outcome instanceof RunningHubError ? outcome : client.failureOf(outcome as TaskResponse);
+      expect(error.voiceMissing).toBe(true);
+    }
+  });
+
+  it('fails a line whose voice upstream does not have as voiceMissing, fatal', async () => {
+    const unknown = `voxlineNoSuchVoice${Date.now()}`;
+    const outcome = await speakAndWait(line({ voice_id: unknown })).catch((e: unknown) => e);
+    // Upstream may refuse the submit or fail the task; either way the error must say so.
+    const error =
+      outcome instanceof RunningHubError ? outcome : client.failureOf(outcome as TaskResponse);
+    expect(
+      error.voiceMissing,
+      `not recognised as a missing voice (code ${error.code}, "${error.upstreamMessage}"): add the code to RUNNINGHUB_VOICE_MISSING_CODES`,
+    ).toBe(true);
+    expect(error.kind).toBe('fatal');
+  });
+
+  it('refuses invalid speech settings without retrying', async () => {
+    const error = await client.submitSpeech(line({ speed: 5 })).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RunningHubError);
+    if (!target.live) {
+      expect(error).toMatchObject({ kind: 'fatal', code: '301', voiceMissing: false });
     }
   });
 
@@ -187,10 +258,50 @@ describe('contract: client against the simulator', () => {
       await client.close();
     }
   });
+
+  it('reads speech answers in every shape, and a missing voice in both modes', async () => {
+    sim.setScenario({
+      maxInFlight: 10,
+      durations: { baseMs: 20, perCharMs: 0, sigma: 0 },
+      shapeVariety: 1,
+      voiceMissingAt: 'submit',
+    });
+    const client = new RunningHubClient({ baseUrl: sim.url, apiKey: KEY });
+    try {
+      const line: SpeechParams = { model: 'speech-2.6-hd', text: 'shapes', voice_id: 'Abbess' };
+      const submitted = await client.submitSpeech(line);
+      const done = await waitFor('speech task', async () => {
+        const task = await client.queryTask(submitted.taskId);
+        return task.terminal ? task : undefined;
+      });
+      expect(done.status).toBe('SUCCESS');
+      expect(done.audio?.url).toMatch(/^http:\/\//);
+      // Shapes drop or null usage fields: the cost is then unknown, never wrong.
+      expect([null, 0.00372]).toContain(actualCost(done.usage?.consumeMoney));
+
+      const missing = { ...line, voice_id: 'voxlineNoSuchVoice1' };
+      const refused = await client.submitSpeech(missing).catch((e: unknown) => e);
+      expect(refused).toMatchObject({ kind: 'fatal', code: '2054', voiceMissing: true });
+      sim.setScenario({ voiceMissingAt: 'task' });
+      const accepted = await client.submitSpeech(missing);
+      const failed = await waitFor('missing-voice task', async () => {
+        const task = await client.queryTask(accepted.taskId);
+        return task.terminal ? task : undefined;
+      });
+      expect(client.failureOf(failed)).toMatchObject({
+        kind: 'fatal',
+        code: '2054',
+        voiceMissing: true,
+      });
+    } finally {
+      sim.setScenario({ shapeVariety: 0 });
+      await client.close();
+    }
+  });
 });
 
 describe.skipIf(!LIVE)(
-  'contract: client against the real RunningHub (skipped: set RUNNINGHUB_LIVE=1, RUNNINGHUB_API_KEY and RUNNINGHUB_BASE_URL; each run submits one paid clone)',
+  'contract: client against the real RunningHub (skipped: set RUNNINGHUB_LIVE=1, RUNNINGHUB_API_KEY and RUNNINGHUB_BASE_URL; each run submits one paid clone and a few short paid speech lines)',
   () => {
     contractSuite(() => ({
       live: true,

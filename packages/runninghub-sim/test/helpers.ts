@@ -1,4 +1,4 @@
-import { PATHS } from '@voxline/runninghub';
+import { PATHS, type SpeechModel, speechPath } from '@voxline/runninghub';
 import { type SimOptions, type SimulatorHandle, startSimulator } from '../src/index.js';
 
 export const KEY = 'sim-test-key-0001';
@@ -16,6 +16,15 @@ export const validBody = (over: Record<string, unknown> = {}) => ({
   need_noise_reduction: false,
   need_volume_normalization: false,
   model: 'speech-02-hd',
+  ...over,
+});
+
+/** A valid speech body (the model is the path); speaks with a system voice unless told. */
+export const validSpeech = (over: Record<string, unknown> = {}) => ({
+  text: 'A line of the book.',
+  voice_id: 'Wise_Woman',
+  enable_base64_output: false,
+  english_normalization: false,
   ...over,
 });
 
@@ -66,6 +75,13 @@ export const submit = (
   body: unknown = validBody(),
   key: string | null = KEY,
 ) => call(sim, PATHS.submit, body, key);
+
+export const speak = (
+  sim: SimulatorHandle,
+  body: unknown = validSpeech(),
+  model: SpeechModel = 'speech-02-hd',
+  key: string | null = KEY,
+) => call(sim, speechPath(model), body, key);
 
 export const query = (sim: SimulatorHandle, taskId: string, key: string | null = KEY) =>
   call(sim, PATHS.query, { taskId }, key);

@@ -15,6 +15,8 @@ describe('simulator options from the environment', () => {
       faults: {},
       shapeVariety: 0,
       voiceIdMinLength: 8,
+      voiceTtlMs: 7 * 24 * 3_600_000,
+      voiceMissingAt: 'task',
     });
     expect(loadConfig({}).RUNNINGHUB_LIVE).toBe(false);
   });
@@ -32,6 +34,8 @@ describe('simulator options from the environment', () => {
         SIM_DUPLICATE_VOICE_ID: 'allow',
         SIM_SHAPE_VARIETY: '0.25',
         CUSTOM_VOICE_ID_MIN_LENGTH: '3',
+        SIM_VOICE_TTL_MS: '60000',
+        SIM_VOICE_MISSING_AT: 'submit',
         RUNNINGHUB_LIVE: '1',
       }),
     );
@@ -44,6 +48,8 @@ describe('simulator options from the environment', () => {
       duplicateVoiceId: 'allow',
       shapeVariety: 0.25,
       voiceIdMinLength: 3,
+      voiceTtlMs: 60_000,
+      voiceMissingAt: 'submit',
     });
     expect(loadConfig({ RUNNINGHUB_LIVE: '1' }).RUNNINGHUB_LIVE).toBe(true);
   });
@@ -52,6 +58,8 @@ describe('simulator options from the environment', () => {
     expect(() => loadConfig({ SIM_FAULTS: 'http500=2' })).toThrow(ConfigError);
     expect(() => loadConfig({ SIM_KEY_ERRORS: 'key-without-code' })).toThrow(/SIM_KEY_ERRORS/);
     expect(() => loadConfig({ SIM_SHAPE_VARIETY: '1.5' })).toThrow(/SIM_SHAPE_VARIETY/);
+    expect(() => loadConfig({ SIM_VOICE_MISSING_AT: 'query' })).toThrow(/SIM_VOICE_MISSING_AT/);
+    expect(() => loadConfig({ SIM_VOICE_TTL_MS: '0' })).toThrow(/SIM_VOICE_TTL_MS/);
     expect(() => parseFaults('http501=0.1')).toThrow(/unknown fault http501/);
   });
 

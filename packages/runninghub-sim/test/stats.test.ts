@@ -81,6 +81,7 @@ describe('statistics', () => {
       {
         taskId: id,
         key: sim.keyLabel(KEY),
+        kind: 'voice_clone',
         customVoiceId: expect.stringMatching(/^narrator\d+$/),
         model: 'speech-02-hd',
         textLength: 4,
@@ -91,6 +92,7 @@ describe('statistics', () => {
         finishesAt: T0 + 1_040,
         finishedAt: T0 + 1_040,
         queries: 1,
+        consumeMoney: '3.12',
       },
     ]);
   });

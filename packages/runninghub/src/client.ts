@@ -1,8 +1,9 @@
 import { performance } from 'node:perf_hooks';
 import { Agent, FormData } from 'undici';
 import { normaliseCode } from './classify.js';
-import { type Endpoint, RunningHubError } from './errors.js';
+import { createsTask, type Endpoint, RunningHubError } from './errors.js';
 import { toSubmitBody, type VoiceCloneParams } from './params.js';
+import { type SpeechParams, speechPath, toSpeechBody } from './speech.js';
 import {
   errorFromFailedTask,
   type TaskResponse,
@@ -16,13 +17,15 @@ import {
   type UploadResult,
   uploadResponseBodySchema,
 } from './upload.js';
+import { DEFAULT_VOICE_MISSING_CODES } from './voice-missing.js';
 
+/** The fixed paths; speech has one per model (`speechPath(model)`). */
 export const PATHS = {
   submit: '/openapi/v2/rhart-audio/text-to-audio/voice-clone',
   query: '/openapi/v2/query',
   upload: '/openapi/v2/media/upload/binary',
   cancel: '/task/openapi/cancel',
-} as const satisfies Record<Endpoint, string>;
+} as const satisfies Record<Exclude<Endpoint, 'speech'>, string>;
 
 export type RequestOutcome = 'ok' | 'retryable' | 'backpressure' | 'fatal';
 
@@ -43,6 +46,11 @@ export interface RunningHubClientOptions {
   requestTimeoutMs?: number;
   /** Called once per HTTP exchange, for metrics; exceptions thrown by it are ignored. */
   onRequest?: (info: RequestInfo) => void;
+  /**
+   * Codes meaning "upstream does not know this voice_id" (RUNNINGHUB_VOICE_MISSING_CODES);
+   * default ['2054']. MiniMax's message "voice id not exist" means it whatever the code.
+   */
+  voiceMissingCodes?: readonly string[];
 }
 
 const REDACTED = '[redacted]';
@@ -56,6 +64,13 @@ interface Exchange {
 }
 
 type RequestBody = { json: unknown } | { form: FormData };
+
+// A submit that creates a task: voice-clone at its fixed path, speech at its model's.
+interface SubmitTarget {
+  endpoint: 'submit' | 'speech';
+  path: string;
+  body: Record<string, unknown>;
+}
 
 function resolveBaseUrl(baseUrl: string): URL {
   // A bare host means https: never fall back to plain http on our own.
@@ -78,8 +93,8 @@ function contentTypeFor(filename: string): string {
 }
 
 /**
- * RunningHub OpenAPI v2 voice clone, typed, with every failure a classified RunningHubError.
- * One instance per process: it holds a keep-alive connection pool.
+ * RunningHub OpenAPI v2 voice clone and speech, typed, with every failure a classified
+ * RunningHubError. One instance per process: it holds a keep-alive connection pool.
  */
 export class RunningHubClient {
   readonly #origin: string;
@@ -88,6 +103,7 @@ export class RunningHubClient {
   readonly #requestTimeoutMs: number;
   readonly #agent: Agent;
   readonly #onRequest: RunningHubClientOptions['onRequest'];
+  readonly #voiceMissingCodes: readonly string[];
   #closed = false;
 
   constructor(options: RunningHubClientOptions) {
@@ -98,6 +114,7 @@ export class RunningHubClient {
     this.#apiKey = options.apiKey;
     this.#requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
     this.#onRequest = options.onRequest;
+    this.#voiceMissingCodes = [...(options.voiceMissingCodes ?? DEFAULT_VOICE_MISSING_CODES)];
     this.#agent = new Agent({
       connect: { timeout: options.connectTimeoutMs ?? 10_000 },
       // Backstops for the AbortSignal below, so a stalled socket is released as well.
@@ -108,20 +125,27 @@ export class RunningHubClient {
 
   /** Submits a voice clone. A response that is already SUCCESS comes back terminal. */
   async submitVoiceClone(params: VoiceCloneParams): Promise<TaskResponse> {
-    return this.#measured('submit', async (note) => {
-      const res = await this.#post('submit', { json: toSubmitBody(params) });
-      note(res.status);
-      const task = this.#task('submit', res);
-      note(res.status, task.errorCode || null);
-      if (task.errorCode) {
-        throw upstreamCodeError('submit', task.errorCode, task.errorMessage, task.raw);
-      }
-      if (task.status === 'FAILED' || task.status === 'CANCEL') {
-        throw errorFromFailedTask(task, 'submit');
-      }
-      if (!task.taskId) throw malformed('submit', res.status, task.raw, 'no taskId');
-      return task;
+    return this.#submit({ endpoint: 'submit', path: PATHS.submit, body: toSubmitBody(params) });
+  }
+
+  /**
+   * Submits a line to the speech endpoint of `params.model`. A response that is already
+   * SUCCESS comes back terminal; a voice upstream does not know throws `voiceMissing`.
+   */
+  async submitSpeech(params: SpeechParams): Promise<TaskResponse> {
+    return this.#submit({
+      endpoint: 'speech',
+      path: speechPath(params.model),
+      body: toSpeechBody(params),
     });
+  }
+
+  /**
+   * The error of a task that ended FAILED or CANCEL (see errorFromFailedTask), recognising a
+   * missing voice by this client's voiceMissingCodes.
+   */
+  failureOf(task: TaskResponse): RunningHubError {
+    return errorFromFailedTask(task, 'query', this.#voiceMissingCodes);
   }
 
   /**
@@ -143,7 +167,7 @@ export class RunningHubClient {
       });
     }
     return this.#measured('query', async (note) => {
-      const res = await this.#post('query', { json: { taskId } });
+      const res = await this.#post('query', PATHS.query, { json: { taskId } });
       note(res.status);
       const task = this.#task('query', res);
       note(res.status, task.errorCode || null);
@@ -178,7 +202,7 @@ export class RunningHubClient {
         type: contentType ?? contentTypeFor(filename),
       });
       form.append('file', blob, filename);
-      const res = await this.#post('upload', { form });
+      const res = await this.#post('upload', PATHS.upload, { form });
       note(res.status);
       const raw = parseBody('upload', res.status, res.text);
       const parsed = uploadResponseBodySchema.safeParse(raw);
@@ -209,7 +233,9 @@ export class RunningHubClient {
     try {
       return await this.#measured('cancel', async (note) => {
         // v1 authenticates by the key in the body; the header is sent as for every call.
-        const res = await this.#post('cancel', { json: { apiKey: this.#apiKey, taskId } });
+        const res = await this.#post('cancel', PATHS.cancel, {
+          json: { apiKey: this.#apiKey, taskId },
+        });
         note(res.status);
         const raw = parseBody('cancel', res.status, res.text);
         const parsed = cancelResponseBodySchema.safeParse(raw);
@@ -231,6 +257,24 @@ export class RunningHubClient {
     if (this.#closed) return;
     this.#closed = true;
     await this.#agent.close();
+  }
+
+  async #submit({ endpoint, path, body }: SubmitTarget): Promise<TaskResponse> {
+    const codes = this.#voiceMissingCodes;
+    return this.#measured(endpoint, async (note) => {
+      const res = await this.#post(endpoint, path, { json: body });
+      note(res.status);
+      const task = this.#task(endpoint, res);
+      note(res.status, task.errorCode || null);
+      if (task.errorCode) {
+        throw upstreamCodeError(endpoint, task.errorCode, task.errorMessage, task.raw, codes);
+      }
+      if (task.status === 'FAILED' || task.status === 'CANCEL') {
+        throw errorFromFailedTask(task, endpoint, codes);
+      }
+      if (!task.taskId) throw malformed(endpoint, res.status, task.raw, 'no taskId');
+      return task;
+    });
   }
 
   #task(endpoint: Endpoint, res: Exchange): TaskResponse {
@@ -279,13 +323,13 @@ export class RunningHubClient {
     }
   }
 
-  async #post(endpoint: Endpoint, body: RequestBody): Promise<Exchange> {
+  async #post(endpoint: Endpoint, path: string, body: RequestBody): Promise<Exchange> {
     const signal = AbortSignal.timeout(this.#requestTimeoutMs);
     let exchange: Exchange;
     try {
       const res = await this.#agent.request({
         origin: this.#origin,
-        path: `${this.#basePath}${PATHS[endpoint]}`,
+        path: `${this.#basePath}${path}`,
         method: 'POST',
         headers: {
           authorization: `Bearer ${this.#apiKey}`,
@@ -304,7 +348,8 @@ export class RunningHubClient {
       throw transportError(endpoint, error, signal.aborted);
     }
     if (exchange.status < 200 || exchange.status >= 300) {
-      throw httpError(endpoint, exchange.status, exchange.headers, exchange.text);
+      const codes = createsTask(endpoint) ? this.#voiceMissingCodes : null;
+      throw httpError(endpoint, exchange.status, exchange.headers, exchange.text, codes);
     }
     return exchange;
   }

@@ -5,7 +5,13 @@
  */
 export type ErrorKind = 'retryable' | 'backpressure' | 'fatal';
 
-export type Endpoint = 'submit' | 'query' | 'upload' | 'cancel';
+/** What a request was for: `submit` is a voice clone, `speech` a speech submit of any model. */
+export type Endpoint = 'submit' | 'speech' | 'query' | 'upload' | 'cancel';
+
+/** Whether a request to this endpoint creates (and bills) a task upstream. */
+export function createsTask(endpoint: Endpoint): boolean {
+  return endpoint === 'submit' || endpoint === 'speech';
+}
 
 export interface RunningHubErrorInit {
   kind: ErrorKind;
@@ -19,6 +25,7 @@ export interface RunningHubErrorInit {
   upstreamMessage?: string;
   ambiguous?: boolean;
   taskLost?: boolean;
+  voiceMissing?: boolean;
   cause?: unknown;
 }
 
@@ -49,6 +56,12 @@ export class RunningHubError extends Error {
    * read (1007). Asking again cannot bring it back; the caller decides the line.
    */
   readonly taskLost: boolean;
+  /**
+   * A speech call whose voice_id upstream does not know (never cloned, or deleted after 7
+   * days unused): recognised by a configured code or by MiniMax's "voice id not exist". Always
+   * `fatal`, since the same voice id cannot succeed again: the voice must be cloned anew.
+   */
+  readonly voiceMissing: boolean;
 
   constructor(init: RunningHubErrorInit) {
     const detail = [init.code ? `code ${init.code}` : null, init.upstreamMessage || null]
@@ -70,6 +83,7 @@ export class RunningHubError extends Error {
     this.upstreamMessage = init.upstreamMessage ?? '';
     this.ambiguous = init.ambiguous ?? false;
     this.taskLost = init.taskLost ?? false;
+    this.voiceMissing = init.voiceMissing ?? false;
   }
 
   /** What a job record or dead letter keeps: no stack, no cause. */
@@ -87,6 +101,7 @@ export class RunningHubError extends Error {
       upstreamMessage: this.upstreamMessage,
       ambiguous: this.ambiguous,
       taskLost: this.taskLost,
+      voiceMissing: this.voiceMissing,
       raw: this.raw,
     };
   }

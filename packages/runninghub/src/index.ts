@@ -15,6 +15,7 @@ export {
   type RunningHubClientOptions,
 } from './client.js';
 export {
+  createsTask,
   type Endpoint,
   type ErrorKind,
   isRunningHubError,
@@ -39,19 +40,6 @@ export {
   voiceCloneParamsSchema,
   voiceOverrideShape,
 } from './params.js';
-export {
-  errorFromFailedTask,
-  isTerminalStatus,
-  NON_TERMINAL_STATUSES,
-  type TaskResponse,
-  type TaskResult,
-  TERMINAL_STATUSES,
-  taskResponseBodySchema,
-  toTaskResponse,
-  type Usage,
-} from './task.js';
-export { type UploadResult, uploadResponseBodySchema } from './upload.js';
-export { decodeUpstreamVoiceId, encodeUpstreamVoiceId, upstreamJobKey } from './voice-id.js';
 export {
   actualCost,
   billedCharacters,
@@ -82,3 +70,17 @@ export {
   speechSettingsShape,
   toSpeechBody,
 } from './speech.js';
+export {
+  errorFromFailedTask,
+  isTerminalStatus,
+  NON_TERMINAL_STATUSES,
+  type TaskResponse,
+  type TaskResult,
+  TERMINAL_STATUSES,
+  taskResponseBodySchema,
+  toTaskResponse,
+  type Usage,
+} from './task.js';
+export { type UploadResult, uploadResponseBodySchema } from './upload.js';
+export { decodeUpstreamVoiceId, encodeUpstreamVoiceId, upstreamJobKey } from './voice-id.js';
+export { DEFAULT_VOICE_MISSING_CODES, isVoiceMissing } from './voice-missing.js';

@@ -99,7 +99,10 @@ export function speechSettingsShape() {
       .array(
         z
           .string({ error: 'pronunciation_dict entries must be strings' })
-          .regex(/^[^/]+\/[^/]+$/, 'pronunciation_dict entries look like "ASAP/As soon as possible"'),
+          .regex(
+            /^[^/]+\/[^/]+$/,
+            'pronunciation_dict entries look like "ASAP/As soon as possible"',
+          ),
         { error: 'pronunciation_dict must be a list of strings' },
       )
       .max(

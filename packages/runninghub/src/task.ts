@@ -1,6 +1,11 @@
 import { z } from 'zod';
 import { classifyUpstreamCode, normaliseCode } from './classify.js';
 import { type Endpoint, RunningHubError } from './errors.js';
+import {
+  DEFAULT_VOICE_MISSING_CODES,
+  isVoiceMissing,
+  VOICE_MISSING_CLASSIFICATION,
+} from './voice-missing.js';
 
 export const TERMINAL_STATUSES = ['SUCCESS', 'FAILED', 'CANCEL'] as const;
 export const NON_TERMINAL_STATUSES = ['CREATE', 'QUEUED', 'RUNNING'] as const;
@@ -155,13 +160,27 @@ function failedReasonText(raw: unknown): string {
 /**
  * The error for a task that ended FAILED or CANCEL upstream, classified by its code. A
  * failure without a code is retryable (unknown cause, bounded by the caller's attempts); a
- * cancel we did not ask for (someone used the console) is final.
+ * cancel we did not ask for (someone used the console) is final. A speech task that failed
+ * because upstream does not know its voice (a code of `voiceMissingCodes`, or the message) is
+ * `voiceMissing` and final. RunningHubClient.failureOf passes the client's configured codes.
  */
 export function errorFromFailedTask(
   task: TaskResponse,
   endpoint: Endpoint = 'query',
+  voiceMissingCodes: readonly string[] = DEFAULT_VOICE_MISSING_CODES,
 ): RunningHubError {
   const upstreamMessage = task.errorMessage || failedReasonText(task.raw);
+  if (isVoiceMissing(task.errorCode, upstreamMessage, voiceMissingCodes)) {
+    return new RunningHubError({
+      ...VOICE_MISSING_CLASSIFICATION,
+      code: task.errorCode || null,
+      httpStatus: null,
+      endpoint,
+      raw: task.raw,
+      upstreamMessage,
+      voiceMissing: true,
+    });
+  }
   if (task.errorCode) {
     const c = classifyUpstreamCode(task.errorCode);
     return new RunningHubError({

@@ -4,8 +4,9 @@ import {
   isTaskLostCode,
   parseRetryAfter,
 } from './classify.js';
-import { type Endpoint, RunningHubError } from './errors.js';
+import { createsTask, type Endpoint, RunningHubError } from './errors.js';
 import { parseJsonKeepingBigIntegers } from './json.js';
+import { isVoiceMissing, VOICE_MISSING_CLASSIFICATION } from './voice-missing.js';
 
 /** How much of an unparseable body an error keeps: enough to recognise an HTML error page. */
 const RAW_TEXT_LIMIT = 2_000;
@@ -66,7 +67,7 @@ export function transportError(
     alertOperator: false,
     endpoint,
     raw: null,
-    ambiguous: endpoint === 'submit' && !neverSent(code),
+    ambiguous: createsTask(endpoint) && !neverSent(code),
     cause: error,
   });
 }
@@ -86,7 +87,7 @@ export function malformed(
     alertOperator: false,
     endpoint,
     raw,
-    ambiguous: endpoint === 'submit',
+    ambiguous: createsTask(endpoint),
   });
 }
 
@@ -109,12 +110,16 @@ function field(body: unknown, names: string[]): string {
   return '';
 }
 
-/** A non-2xx answer. Classified by status; an upstream code in the body goes in the message. */
+/**
+ * A non-2xx answer. Classified by status; an upstream code in the body goes in the message.
+ * With `voiceMissingCodes` (submits), a body saying the voice is unknown wins.
+ */
 export function httpError(
   endpoint: Endpoint,
   status: number,
   headers: Record<string, string | string[] | undefined>,
   text: string,
+  voiceMissingCodes: readonly string[] | null = null,
 ): RunningHubError {
   let raw: unknown;
   try {
@@ -124,15 +129,20 @@ export function httpError(
   }
   const upstreamCode = field(raw, ['errorCode', 'code']);
   const upstreamMessage = field(raw, ['errorMessage', 'message', 'msg']);
-  const c = classifyHttpStatus(status, parseRetryAfter(headers['retry-after']));
+  const voiceMissing =
+    voiceMissingCodes !== null && isVoiceMissing(upstreamCode, upstreamMessage, voiceMissingCodes);
+  const c = voiceMissing
+    ? VOICE_MISSING_CLASSIFICATION
+    : classifyHttpStatus(status, parseRetryAfter(headers['retry-after']));
   return new RunningHubError({
     ...c,
     code: `HTTP_${status}`,
     httpStatus: status,
     endpoint,
     raw,
+    voiceMissing,
     // A gateway's 502/504 may hide an upstream that accepted the request.
-    ambiguous: endpoint === 'submit' && (status === 502 || status === 504),
+    ambiguous: createsTask(endpoint) && !voiceMissing && (status === 502 || status === 504),
     upstreamMessage: [upstreamCode && `upstream code ${upstreamCode}`, upstreamMessage]
       .filter(Boolean)
       .join(' ')
@@ -140,19 +150,26 @@ export function httpError(
   });
 }
 
-/** An HTTP 200 whose body carries a non-empty errorCode (v2) or a non-zero code (media, v1). */
+/**
+ * An HTTP 200 whose body carries a non-empty errorCode (v2) or a non-zero code (media, v1).
+ * With `voiceMissingCodes` (submits), "no such voice" is recognised and final.
+ */
 export function upstreamCodeError(
   endpoint: Endpoint,
   code: string,
   message: string,
   raw: unknown,
+  voiceMissingCodes: readonly string[] | null = null,
 ): RunningHubError {
+  const voiceMissing =
+    voiceMissingCodes !== null && isVoiceMissing(code, message, voiceMissingCodes);
   return new RunningHubError({
-    ...classifyUpstreamCode(code),
+    ...(voiceMissing ? VOICE_MISSING_CLASSIFICATION : classifyUpstreamCode(code)),
     code,
     httpStatus: 200,
     endpoint,
     raw,
+    voiceMissing,
     upstreamMessage: message,
     taskLost: endpoint === 'query' && isTaskLostCode(code),
   });

@@ -34,6 +34,16 @@ export const simEnv = z.object({
     .optional(),
   // A slow response waits this long; the default outlasts the client's 30 s request timeout.
   SIM_SLOW_RESPONSE_MS: z.coerce.number().int().min(0).default(35_000),
+  // A cloned voice unused this long (no clone finishing, no speech submitted with it) is
+  // forgotten, as MiniMax deletes voices unused for 7 days.
+  SIM_VOICE_TTL_MS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(7 * 24 * 3_600_000),
+  // Where a speech call naming an unknown voice fails with 2054 "voice id not exist": at once
+  // (the submit answers the code) or as a task that ends FAILED.
+  SIM_VOICE_MISSING_AT: z.enum(['submit', 'task']).default('task'),
   // The contract calls a duplicate custom_voice_id an upstream error (MiniMax 2039).
   SIM_DUPLICATE_VOICE_ID: z.enum(['allow', 'fail-task']).default('fail-task'),
   // The code of a task failed by the taskFail fault (1005: upstream internal error).

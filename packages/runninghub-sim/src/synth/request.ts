@@ -45,10 +45,60 @@ export function speechOfVoiceClone(
 ): SpeechRequest {
   return {
     text,
-    voice: params.audio,
-    language: params.language_boost ?? null,
+    ...timbreOfClone(params),
     ...SPEECH_DEFAULTS,
     normalize: params.need_volume_normalization,
+    format,
+  };
+}
+
+/** How a voice sounds: what its profile is hashed from, and the language it was cloned in. */
+export interface Timbre {
+  voice: string;
+  language: LanguageBoost | null;
+}
+
+/** A cloned voice sounds like its reference audio, the one its clone's preview spoke with. */
+export function timbreOfClone(params: Pick<VoiceCloneSpeech, 'audio' | 'language_boost'>): Timbre {
+  return { voice: params.audio, language: params.language_boost ?? null };
+}
+
+/** A system voice sounds like its name: the same on every line, unlike any reference. */
+export function timbreOfSystemVoice(name: string): Timbre {
+  return { voice: `system:${name}`, language: null };
+}
+
+export interface SpeechEndpointSpeech {
+  speed?: number | undefined;
+  pitch?: number | undefined;
+  volume?: number | undefined;
+  pronunciation_dict?: string[] | undefined;
+}
+
+/**
+ * A speech task speaks its line in its voice's timbre, with the body's pace, pitch and gain;
+ * `pronunciation_dict` entries ("ASAP/As soon as possible") are spoken as written after the
+ * slash. The emotion has no eSpeak counterpart and is not heard.
+ */
+export function speechOfSpeech(
+  params: SpeechEndpointSpeech,
+  text: string,
+  timbre: Timbre,
+  format: AudioFormat,
+): SpeechRequest {
+  let spoken = text;
+  for (const entry of params.pronunciation_dict ?? []) {
+    const [from, to] = entry.split('/');
+    if (from && to !== undefined) spoken = spoken.replaceAll(from, to);
+  }
+  return {
+    text: spoken,
+    voice: timbre.voice,
+    language: timbre.language,
+    speed: params.speed ?? SPEECH_DEFAULTS.speed,
+    pitch: params.pitch ?? SPEECH_DEFAULTS.pitch,
+    volume: params.volume ?? SPEECH_DEFAULTS.volume,
+    normalize: false,
     format,
   };
 }
