@@ -1,5 +1,6 @@
 import { parseList } from '@voxline/config';
 import { createMetrics } from '@voxline/metrics';
+import { priceList } from '@voxline/runninghub';
 import { parseAllowlist } from '@voxline/webhooks';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import {
@@ -57,6 +58,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     ...deps,
     metrics: deps.metrics ?? createMetrics(),
     schemas: buildSchemas(config),
+    prices: priceList(config.RUNNINGHUB_PRICES),
     allowlists: {
       audio: parseAllowlist(parseList(config.AUDIO_URL_ALLOWLIST)),
       webhook: parseAllowlist(parseList(config.WEBHOOK_ALLOWLIST)),

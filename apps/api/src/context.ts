@@ -3,6 +3,7 @@ import type { Database } from '@voxline/db';
 import type { Logger } from '@voxline/logger';
 import type { Metrics } from '@voxline/metrics';
 import type { Queues, RedisClient } from '@voxline/queue';
+import type { PriceList } from '@voxline/runninghub';
 import type { TargetAllowlist } from '@voxline/webhooks';
 import type { ApiSchemas } from './schemas/index.js';
 
@@ -24,5 +25,7 @@ export interface AppDeps {
 export interface AppContext extends AppDeps {
   metrics: Metrics;
   schemas: ApiSchemas;
+  /** What each task is estimated to cost (RUNNINGHUB_PRICES over the public list). */
+  prices: PriceList;
   allowlists: { audio: TargetAllowlist; webhook: TargetAllowlist };
 }

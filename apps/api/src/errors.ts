@@ -234,7 +234,10 @@ export function errorHandler(
   reply: FastifyReply,
 ): FastifyReply | Promise<FastifyReply> {
   if (error instanceof ApiError) {
-    return reply.status(error.statusCode).send(errorBody(error.code, error.message, error.details));
+    const answer = () =>
+      reply.status(error.statusCode).send(errorBody(error.code, error.message, error.details));
+    // A file over its limit (POST /v1/voices) is refused mid-upload, like a body over the limit.
+    return error.statusCode === 413 ? unreadBodyDrained(request.raw).then(answer) : answer();
   }
   if (hasZodFastifySchemaValidationErrors(error)) {
     const where = error.validationContext === 'body' ? 'request body' : error.validationContext;

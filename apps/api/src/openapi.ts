@@ -30,12 +30,20 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
         title: 'voxline',
         version,
         description:
-          'Durable voice-clone narration on RunningHub. Tenants call `/v1` with their API key; ' +
+          'Durable narration on RunningHub: clone a voice once, speak every line with it. Tenants call `/v1` with their API key; ' +
           'operators use `/admin`, Bull Board (`/admin/queues`), `/metrics`, `/healthz` and ' +
           '`/readyz`. Every error is `{ "error": { "code", "message", "details" } }`.',
       },
       tags: [
-        { name: 'clones', description: 'One narration line, cloned at interactive priority' },
+        {
+          name: 'voices',
+          description: 'Cloned voices: clone a reference once, then speak every line with it',
+        },
+        {
+          name: 'clones',
+          description:
+            'One line at interactive priority: spoken with a voice (speech) or a voice clone of its own',
+        },
         { name: 'batches', description: 'Up to BATCH_MAX_LINES lines in one request' },
         { name: 'dead-letters', description: 'Clones that failed for good, and redrive' },
         { name: 'webhooks', description: 'Endpoints, deliveries, redelivery, secret rotation' },

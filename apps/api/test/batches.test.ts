@@ -23,27 +23,28 @@ describe('batches', () => {
     return api.request('POST', '/v1/batches', { key, body, ...(headers ? { headers } : {}) });
   }
 
-  it('accepts 1,000 lines: one batch, 1,000 jobs in order, enqueued at batch priority', async () => {
+  it('accepts 1,000 lines: one batch, 1,000 speech jobs in order, enqueued at batch priority', async () => {
     const res = await createBatch({ voice, lines: lines(1_000), metadata: { book: 'Dubliners' } });
     expect(res.statusCode).toBe(202);
     const batch = res.json();
     expect(batch).toMatchObject({ object: 'batch', status: 'running', total: 1_000 });
+    expect(batch.voice_id).toEqual(expect.any(String));
 
     const { rows } = await api.database.pool.query(
-      `select id, line_index, ref, priority, request, webhook_url, tenant_id from clone_jobs
-        where batch_id = $1 order by line_index`,
+      `select id, line_index, ref, priority, request, webhook_url, tenant_id, kind, voice_id
+         from clone_jobs where batch_id = $1 order by line_index`,
       [batch.id],
     );
     expect(rows).toHaveLength(1_000);
     expect(rows.map((r) => r.line_index)).toEqual(Array.from({ length: 1_000 }, (_, i) => i));
-    expect(rows[7]).toMatchObject({ ref: 'r7', priority: PRIORITY.batch, tenant_id: tenantId });
-    expect(rows[7].request).toEqual({
-      ...voice,
-      text: 'Line number 7.',
-      need_noise_reduction: false,
-      need_volume_normalization: false,
-      model: 'speech-02-hd',
+    expect(rows[7]).toMatchObject({
+      ref: 'r7',
+      priority: PRIORITY.batch,
+      tenant_id: tenantId,
+      kind: 'speech',
+      voice_id: batch.voice_id,
     });
+    expect(rows[7].request).toEqual({ model: 'speech-02-hd', text: 'Line number 7.' });
     const first = await api.queues.cloneSubmit.getJob(jobIds.submit(rows[0].id, 1));
     const last = await api.queues.cloneSubmit.getJob(jobIds.submit(rows[999].id, 1));
     expect(first?.opts.priority).toBe(PRIORITY.batch);
@@ -63,8 +64,9 @@ describe('batches', () => {
     });
   });
 
-  it('applies per-line overrides over the voice', async () => {
+  it('applies per-line overrides over the voice with per_line_clone', async () => {
     const res = await createBatch({
+      per_line_clone: true,
       voice: { ...voice, model: 'speech-2.6-hd', accuracy: 0.5 },
       lines: [
         { text: 'plain' },
@@ -111,6 +113,7 @@ describe('batches', () => {
     });
 
     const badLine = await createBatch({
+      per_line_clone: true,
       voice,
       lines: [...lines(5), { text: '' }, { text: 'x', accuracy: 2 }, { text: 'y', pitch: 1 }],
     });
@@ -125,6 +128,7 @@ describe('batches', () => {
     ]);
 
     const privateLine = await createBatch({
+      per_line_clone: true,
       voice,
       lines: [...lines(3), { text: 'x', audio: 'http://192.168.1.5/a.wav' }],
     });
@@ -137,7 +141,10 @@ describe('batches', () => {
     expect(empty.statusCode).toBe(400);
     const noVoice = await createBatch({ lines: lines(2) });
     expect(noVoice.statusCode).toBe(400);
-    expect(noVoice.json().error.details[0].path).toBe('voice');
+    expect(noVoice.json().error.details.map((d: { path: string }) => d.path)).toEqual([
+      'lines.0',
+      'lines.1',
+    ]);
 
     expect(await counts(api.database)).toEqual(before);
     expect((await submitJobIds(api.queues)).length).toBe(queued);
@@ -339,7 +346,8 @@ describe('a 10,000-line batch', () => {
     const res = await api.request('POST', '/v1/batches', { key, body });
     expect(res.statusCode).toBe(202);
     expect(res.json().total).toBe(10_000);
-    expect(await api.queues.cloneSubmit.getJobCountByTypes('prioritized', 'waiting')).toBe(10_000);
+    // The lines, and the one clone of the voice they are spoken with.
+    expect(await api.queues.cloneSubmit.getJobCountByTypes('prioritized', 'waiting')).toBe(10_001);
 
     const cancel = await api.request('POST', `/v1/batches/${res.json().id}/cancel`, { key });
     expect(cancel.json()).toMatchObject({ status: 'canceled', canceled: 10_000 });

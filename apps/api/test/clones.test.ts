@@ -112,7 +112,9 @@ describe('POST /v1/clones', () => {
       ['private webhook', { webhook_url: 'http://10.1.2.3/hook' }, 'webhook_url', /private/],
       ['metadata not an object', { metadata: [1, 2] }, 'metadata', /object/],
       ['metadata too large', { metadata: { blob: 'x'.repeat(20_000) } }, 'metadata', /at most/],
-      ['unknown field', { speed: 2 }, 'speed', /unknown field/],
+      ['unknown field', { speeed: 2 }, 'speeed', /unknown field/],
+      ['a speech setting on a clone line', { speed: 2 }, 'speed', /speech setting/],
+      ['clone fields with a voice', { system_voice: 'Wise_Woman' }, 'audio', /clone field/],
       // Postgres cannot store these: a 400 here, not a 500 from the database.
       ['NUL in text', { text: 'a\u0000b' }, 'text', /NUL/],
       ['unpaired surrogate in text', { text: 'a\ud800b' }, 'text', /surrogate/],

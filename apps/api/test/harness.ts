@@ -25,7 +25,7 @@ export interface Api {
   queues: Queues;
   config: Config;
   request(
-    method: 'GET' | 'POST',
+    method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
     url: string,
     options?: { key?: string | null; body?: unknown; headers?: Record<string, string> },
   ): Promise<LightMyRequestResponse>;
@@ -112,12 +112,50 @@ export function cloneBody(overrides: Record<string, unknown> = {}) {
 
 /** Row counts of the tables a request may write. */
 export async function counts(database: TestDatabase) {
-  const { rows } = await database.pool.query<{ jobs: string; batches: string; events: string }>(
+  const { rows } = await database.pool.query<Record<string, string>>(
     `select (select count(*) from clone_jobs) as jobs, (select count(*) from batches) as batches,
-            (select count(*) from clone_job_events) as events`,
+            (select count(*) from clone_job_events) as events,
+            (select count(*) from voices) as voices,
+            (select count(*) from voice_references) as references,
+            (select count(*) from voice_events) as voice_events`,
   );
-  const row = rows[0];
-  return { jobs: Number(row?.jobs), batches: Number(row?.batches), events: Number(row?.events) };
+  const row = rows[0] ?? {};
+  return Object.fromEntries(Object.entries(row).map(([k, v]) => [k, Number(v)]));
+}
+
+/** What the worker does when a voice's clone ends, without the worker. */
+export async function settleVoice(
+  database: TestDatabase,
+  voiceId: string,
+  outcome: { status: 'ready'; upstreamVoiceId?: string } | { status: 'failed'; code: string },
+) {
+  if (outcome.status === 'ready') {
+    await database.pool.query(
+      `update voices set status = 'ready', upstream_voice_id = $2, ready_at = now(),
+              last_used_at = now(), expires_at = now() + interval '7 days' where id = $1`,
+      [voiceId, outcome.upstreamVoiceId ?? `vx${voiceId.replaceAll('-', '')}-00000001`],
+    );
+  } else {
+    await database.pool.query(
+      `update voices set status = 'failed', error_code = $2, error_message = 'clone failed'
+        where id = $1`,
+      [voiceId, outcome.code],
+    );
+  }
+}
+
+/** Creates a voice through the API (JSON, the harness's reference URL). */
+export async function createVoice(
+  api: Api,
+  key: string,
+  body: Record<string, unknown> = {},
+): Promise<{ id: string; status: string; [field: string]: unknown }> {
+  const res = await api.request('POST', '/v1/voices', {
+    key,
+    body: { audio: AUDIO_URL, ...body },
+  });
+  if (res.statusCode !== 202) throw new Error(`voice creation failed: ${res.body}`);
+  return res.json();
 }
 
 /** Every job id in the submit queue, whatever its state. */

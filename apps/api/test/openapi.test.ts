@@ -99,6 +99,25 @@ describe('OpenAPI at /docs', () => {
     expect(schema.properties.lines).toMatchObject({ maxItems: api.config.BATCH_MAX_LINES });
   });
 
+  it('documents the voices, the speech fields and the budget of a batch', () => {
+    const voices = spec.paths['/v1/voices']?.post?.requestBody as {
+      content: Record<string, { schema: { properties: Record<string, unknown> } }>;
+    };
+    expect(Object.keys(voices.content).sort()).toEqual(['application/json', 'multipart/form-data']);
+    expect(Object.keys(spec.paths['/v1/voices/{id}'] ?? {}).sort()).toEqual([
+      'delete',
+      'get',
+      'patch',
+    ]);
+    const batch = spec.paths['/v1/batches']?.post?.requestBody as {
+      content: { 'application/json': { schema: { properties: Record<string, unknown> } } };
+    };
+    expect(Object.keys(batch.content['application/json'].schema.properties)).toEqual(
+      expect.arrayContaining(['voice', 'voice_id', 'system_voice', 'speech', 'max_cost']),
+    );
+    expect(Object.keys(spec.paths['/v1/batches']?.post?.responses ?? {})).toContain('422');
+  });
+
   it('serves Swagger UI at /docs', async () => {
     const res = await api.app.inject({ method: 'GET', url: '/docs' });
     expect(res.statusCode).toBe(200);

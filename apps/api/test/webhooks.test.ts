@@ -96,6 +96,8 @@ describe('webhook routes', () => {
       'clone.failed',
       'clone.canceled',
       'batch.completed',
+      'voice.ready',
+      'voice.failed',
     ]);
 
     const list = (await get('/v1/webhook-endpoints')).json() as { data: Endpoint[] };

@@ -330,7 +330,8 @@ async function targetChecks(stack: Stack, tenant: Tenant, receiverUrl: string): 
     );
     await expectRefused(
       '/v1/batches',
-      { ...batch, lines: [{ text: 'x' }, { text: 'y', audio: url }] },
+      // A line's own audio is a clone field: only one-clone-a-line batches take it.
+      { ...batch, per_line_clone: true, lines: [{ text: 'x' }, { text: 'y', audio: url }] },
       'lines.1.audio',
     );
     await expectRefused('/v1/batches', { ...batch, webhook_url: hook }, 'webhook_url');

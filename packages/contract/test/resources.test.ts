@@ -19,6 +19,9 @@ import {
   endpointResponse,
   secretResource,
   secretResponse,
+  type VoiceRow,
+  voiceResource,
+  voiceResponse,
 } from '../src/index.js';
 
 /**
@@ -35,6 +38,8 @@ const job: CloneJobRow = {
   batchId: '019abcde-0000-7def-8abc-0123456789ab',
   ref: 'line-1',
   status: 'succeeded',
+  kind: 'voice_clone',
+  voiceId: null,
   attempts: 1,
   run: 1,
   upstreamTaskId: '1966',
@@ -46,6 +51,8 @@ const job: CloneJobRow = {
     need_volume_normalization: false,
     model: 'speech-02-hd',
   },
+  estimatedCost: 3.12,
+  actualCost: 3.12,
   errorCode: null,
   errorMessage: null,
   metadata: { chapter: 1 },
@@ -68,6 +75,8 @@ const batch = {
   id: job.batchId as string,
   status: 'completed' as const,
   total: 2,
+  voiceId: '019abcde-0002-7def-8abc-0123456789ab',
+  maxCost: 10,
   metadata: null,
   createdAt: at,
   completedAt: later,
@@ -91,9 +100,86 @@ describe('public resources', () => {
     expect(cloneResource(job, { ...audio, usage: null }).audio?.usage).toBeNull();
   });
 
+  it('a speech line keeps its speech request, kind, voice and cost', () => {
+    const line: CloneJobRow = {
+      ...job,
+      kind: 'speech',
+      voiceId: batch.voiceId,
+      request: { model: 'speech-02-hd', text: 'Hello.', speed: 1.2, pronunciation_dict: ['a/b'] },
+      estimatedCost: 0.00186,
+      actualCost: null,
+    };
+    roundTrips(cloneResponse, cloneResource(line, audio));
+    expect(cloneResource(line, null)).toMatchObject({
+      kind: 'speech',
+      voice_id: batch.voiceId as string,
+      request: { model: 'speech-02-hd', text: 'Hello.', speed: 1.2 },
+      cost: { estimated: 0.00186, actual: null, currency: 'CNY' },
+    });
+    roundTrips(
+      cloneResponse,
+      cloneResource(
+        {
+          ...line,
+          voiceId: null,
+          request: { model: 'speech-02-turbo', text: 'Hi.', system_voice: 'Wise_Woman' },
+        },
+        null,
+      ),
+    );
+  });
+
+  it('a voice, cloning and ready, is what voiceResponse carries', () => {
+    const voice: VoiceRow = {
+      id: batch.voiceId as string,
+      name: 'Narrator',
+      status: 'ready',
+      upstreamVoiceId: 'vx019abcde00027def8abc0123456789ab-456789ab1',
+      audioUrl: null,
+      settings: {
+        model: 'speech-02-hd',
+        need_noise_reduction: false,
+        need_volume_normalization: true,
+        accuracy: 0.8,
+      },
+      previewText: 'Hello there.',
+      clones: 2,
+      keepAlive: true,
+      errorCode: null,
+      errorMessage: null,
+      metadata: { team: 'audio' },
+      createdAt: at,
+      readyAt: later,
+      lastUsedAt: later,
+      expiresAt: later,
+    };
+    roundTrips(
+      voiceResponse,
+      voiceResource(voice, { cost: { estimated: 6.24, actual: 3.12 }, preview: audio }),
+    );
+    roundTrips(
+      voiceResponse,
+      voiceResource(
+        {
+          ...voice,
+          status: 'failed',
+          audioUrl: 'https://example.com/ref.wav',
+          errorCode: '2037',
+          errorMessage: 'too short',
+        },
+        { cost: { estimated: 3.12, actual: null }, preview: null },
+      ),
+    );
+  });
+
   it('a batch, accepted and with its counts, is what the batch schemas carry', () => {
-    roundTrips(batchResponse, batchResource(batch, counts));
-    roundTrips(batchAcceptedResponse, acceptedBatch({ ...batch, status: 'running' }));
+    const cost = { estimated: 3.43, actual: null };
+    roundTrips(batchResponse, batchResource(batch, counts, cost));
+    roundTrips(
+      batchResponse,
+      batchResource({ ...batch, voiceId: null, maxCost: null }, counts, cost),
+    );
+    roundTrips(batchAcceptedResponse, acceptedBatch({ ...batch, status: 'running' }, cost));
   });
 
   it('a dead letter, an API key, an endpoint, a delivery and a rotated secret', () => {

@@ -6,6 +6,7 @@ import {
   CLONE_STATUSES,
   cloneJobs,
   createTenant,
+  createVoiceWithClone,
   getCloneJob,
   insertBatch,
   insertCloneJobs,
@@ -45,6 +46,22 @@ describe('clone job writes', () => {
 
   it('stores every column of the table, none left to its default', async () => {
     const batchId = await newBatch();
+    const { voice } = await createVoiceWithClone(db.db, {
+      voice: {
+        id: newId(),
+        tenantId,
+        audioUrl: request.audio,
+        settings: {
+          model: 'speech-02-hd',
+          need_noise_reduction: false,
+          need_volume_normalization: false,
+        },
+        previewText: 'preview',
+        settingsHash: 'settings-7',
+      },
+      priority: 1,
+      estimatedCost: 3.12,
+    });
     // Required: a column added to the table fails to compile here until the row sets it.
     const row: Required<NewCloneJob> = {
       id: newId(),
@@ -53,8 +70,12 @@ describe('clone job writes', () => {
       lineIndex: 7,
       ref: 'line-7',
       status: 'running',
+      kind: 'speech',
+      voiceId: voice.id,
       priority: 3,
-      request,
+      request: { model: 'speech-02-hd', text: 'line seven', speed: 1.25 },
+      estimatedCost: 0.00031,
+      actualCost: 0.0003,
       webhookUrl: 'https://hooks.example.com/x',
       metadata: { chapter: 2 },
       idempotencyKey: 'k-7',

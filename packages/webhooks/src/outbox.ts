@@ -7,6 +7,7 @@ import {
 import {
   type AudioResult,
   type Batch,
+  batchCost,
   type CloneJob,
   completeBatchIfDone,
   countBatchStatuses,
@@ -138,13 +139,14 @@ export function recordCloneEvent(
   return recordCloneEvents(tx, [job], audio ? new Map([[job.id, audio]]) : undefined);
 }
 
-/** Records `batch.completed` for a batch that just finished (completed or canceled). */
+/** Records `batch.completed` for a batch that just finished (completed or canceled), with its cost. */
 export async function recordBatchCompleted(tx: Executor, batch: Batch): Promise<string[]> {
   const counts = await countBatchStatuses(tx, { tenantId: batch.tenantId, batchId: batch.id });
+  const cost = await batchCost(tx, { tenantId: batch.tenantId, batchId: batch.id });
   return recordEvent(tx, {
     tenantId: batch.tenantId,
     type: 'batch.completed',
-    data: batchResource(batch, counts),
+    data: batchResource(batch, counts, cost),
     batchId: batch.id,
     targetUrl: batch.webhookUrl,
   });

@@ -26,10 +26,16 @@ export function batchRoutes(ctx: AppContext): FastifyPluginAsyncZod {
       '/batches',
       {
         schema: {
-          summary: 'Clone many lines with one voice',
+          summary: 'Speak many lines with one voice',
           description:
-            'The batch and all its lines are written in one transaction, then enqueued at batch ' +
-            'priority. Idempotency-Key works as on POST /v1/clones.',
+            'Who speaks: `voice` (clone fields: cloned once into a voice, or an identical voice ' +
+            'of the tenant reused), `voice_id` or `system_voice`, with `model` and `speech` ' +
+            'settings; each line may override `voice_id`, `system_voice`, `model` and `speech` ' +
+            '(merged per field). `per_line_clone: true` makes every line a voice clone of its ' +
+            'own, as before voices (lines may then override the clone fields). `max_cost` (CNY): ' +
+            'a batch estimated over it is refused with 422 `budget_exceeded`. The batch and all ' +
+            'its lines are written in one transaction, then enqueued at batch priority. ' +
+            'Idempotency-Key works as on POST /v1/clones.',
           headers: idempotencyHeaders,
           body: ctx.schemas.createBatch,
           response: {
@@ -37,6 +43,7 @@ export function batchRoutes(ctx: AppContext): FastifyPluginAsyncZod {
             202: batchAcceptedResponse,
             409: errorResponse,
             413: errorResponse,
+            422: errorResponse,
             ...commonErrors,
           },
         },
@@ -56,7 +63,7 @@ export function batchRoutes(ctx: AppContext): FastifyPluginAsyncZod {
       '/batches/:id',
       {
         schema: {
-          summary: 'Get a batch with its counts per status',
+          summary: 'Get a batch with its counts per status and its cost',
           params: idParams,
           response: { 200: batchResponse, ...commonErrors },
         },

@@ -17,14 +17,25 @@ export function cloneRoutes(ctx: AppContext): FastifyPluginAsyncZod {
       '/clones',
       {
         schema: {
-          summary: 'Clone one line of narration',
+          summary: 'Speak one line with a voice, or clone a voice for it',
           description:
+            'With `voice_id` (a voice of the tenant) or `system_voice`, plus `model` (a speech ' +
+            'model, default speech-02-hd) and speech settings: one speech call, billed per ' +
+            'character. With the clone fields (`audio`, `custom_voice_id`, …): one voice-clone ' +
+            'call, as before voices. Giving fields of both kinds, or neither, is a 400 naming the ' +
+            'field; an unknown voice is a 404 `voice_not_found`, a failed one a 422 `voice_failed`. ' +
             'Queued at interactive priority (ahead of batch lines). 202 with the clone; 200 with ' +
             'the original clone and `idempotent-replayed: true` when the same Idempotency-Key and ' +
             'body were seen before; 409 when the key was used with another body.',
           headers: idempotencyHeaders,
           body: ctx.schemas.createClone,
-          response: { 200: cloneResponse, 202: cloneResponse, 409: errorResponse, ...commonErrors },
+          response: {
+            200: cloneResponse,
+            202: cloneResponse,
+            409: errorResponse,
+            422: errorResponse,
+            ...commonErrors,
+          },
         },
       },
       async (request, reply) => {

@@ -5,6 +5,7 @@ import { tenantAuth } from '../plugins/auth.js';
 import { batchRoutes } from './batches.js';
 import { cloneRoutes } from './clones.js';
 import { deadLetterRoutes } from './dead-letters.js';
+import { voiceRoutes } from './voices.js';
 import { webhookRoutes } from './webhooks.js';
 
 /** The producer API: every route needs a tenant API key and sees only that tenant's rows. */
@@ -13,6 +14,7 @@ export function v1Routes(ctx: AppContext): FastifyPluginAsyncZod {
     app.addHook('onRequest', tenantAuth(ctx.db));
     app.addHook('onRoute', routeDocs({ security: SECURITY.tenant }));
     const sections = [
+      ['voices', voiceRoutes],
       ['clones', cloneRoutes],
       ['batches', batchRoutes],
       ['dead-letters', deadLetterRoutes],

@@ -2,42 +2,218 @@ import {
   acceptedBatch,
   batchResource,
   type CreateBatchBody,
+  CURRENCY,
   cloneResource,
+  type InlineVoiceBody,
+  isSpeechModel,
   UUID_PATTERN,
 } from '@voxline/contract';
 import {
   type Batch,
+  batchCost,
+  type CloneJob,
   type CloneStatus,
   cancelActiveBatchJobs,
   countBatchStatuses,
+  createVoiceWithClone,
+  type Executor,
   findBatchByIdempotencyKey,
+  findReusableVoice,
   getBatch,
   insertBatch,
   insertCloneJobs,
   listBatchCloneJobs,
+  lockVoiceSettings,
   type NewCloneJob,
   newId,
 } from '@voxline/db';
 import { PRIORITY } from '@voxline/queue';
-import { VOICE_FIELDS, type VoiceCloneParams } from '@voxline/runninghub';
+import {
+  DEFAULT_SPEECH_MODEL,
+  estimateTaskCost,
+  roundPrice,
+  VOICE_FIELDS,
+  type VoiceCloneParams,
+} from '@voxline/runninghub';
 import { completeBatch, recordCloneEvents } from '@voxline/webhooks';
 import type { AppContext } from '../context.js';
-import { isUniqueViolation, notFound, validationError } from '../errors.js';
+import { ApiError, isUniqueViolation, notFound, validationError } from '../errors.js';
 import { type Caller, idempotencyConflict, upstreamRequest } from './clones.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { enqueueDeliveriesLogged, enqueueSubmits } from './enqueue.js';
 import { requestHash } from './idempotency.js';
+import { lockNamedVoices, speechRequest, type VoiceReference } from './speakers.js';
 import { checkTargets, type TargetCheck } from './targets.js';
+import { cloneSettings, voiceSettingsHash } from './voice-settings.js';
 
 // Lines canceled per transaction: each line also writes its webhook event, so a chunk holds
 // its row locks for a bounded time while workers may be waiting on them.
 const CANCEL_CHUNK = 1_000;
 
-function replayBatch(existing: Batch, hash: string) {
+async function replayBatch(ctx: AppContext, existing: Batch, hash: string) {
   if (existing.requestHash !== hash) throw idempotencyConflict();
-  return { replayed: true, resource: acceptedBatch(existing) };
+  const cost = await batchCost(ctx.db, { tenantId: existing.tenantId, batchId: existing.id });
+  return { replayed: true, resource: acceptedBatch(existing, cost) };
 }
 
+interface BatchPlan {
+  rows: NewCloneJob[];
+  /** The voice the lines are spoken with by default; null for a system voice or clone lines. */
+  voiceId: string | null;
+  /** The voice the batch's inline voice makes, when no identical voice could be reused. */
+  newVoice: Parameters<typeof createVoiceWithClone>[1]['voice'] | null;
+  estimated: number;
+}
+
+/** `per_line_clone: true`: every line is a voice clone with the batch voice and its overrides. */
+function perLineClonePlan(
+  ctx: AppContext,
+  tenantId: string,
+  batchId: string,
+  body: CreateBatchBody,
+  voice: InlineVoiceBody,
+): BatchPlan {
+  const estimatedCost = estimateTaskCost(ctx.prices, { kind: 'voice_clone' });
+  const rows: NewCloneJob[] = body.lines.map((line, index) => {
+    // The schema made custom_voice_id required in this mode.
+    const params = { ...voice, text: line.text } as VoiceCloneParams;
+    for (const field of VOICE_FIELDS) {
+      if (line[field] !== undefined) Object.assign(params, { [field]: line[field] });
+    }
+    return {
+      id: newId(),
+      tenantId,
+      batchId,
+      lineIndex: index,
+      ref: line.ref ?? null,
+      priority: PRIORITY.batch,
+      kind: 'voice_clone',
+      voiceId: null,
+      request: upstreamRequest(params),
+      estimatedCost,
+      webhookUrl: body.webhook_url ?? null,
+    };
+  });
+  return { rows, voiceId: null, newVoice: null, estimated: sumCosts(rows) };
+}
+
+/** Speech lines: each with its voice (the line's, else the batch's), model and settings. */
+function speechRows(
+  ctx: AppContext,
+  tenantId: string,
+  batchId: string,
+  body: CreateBatchBody,
+  batchVoiceId: string | null,
+): NewCloneJob[] {
+  // A batch that names no speech model speaks with its inline voice's model when that model
+  // has a speech endpoint (the 2.5 previews are clone-only).
+  const inlineModel = body.voice?.model;
+  const defaultModel =
+    body.model ?? (isSpeechModel(inlineModel) ? inlineModel : DEFAULT_SPEECH_MODEL);
+  return body.lines.map((line, index) => {
+    // The schema refused a line model that is not a speech model.
+    const model = isSpeechModel(line.model) ? line.model : defaultModel;
+    const systemVoice =
+      line.voice_id !== undefined ? undefined : (line.system_voice ?? body.system_voice);
+    const voiceId = line.voice_id ?? (systemVoice !== undefined ? null : batchVoiceId);
+    return {
+      id: newId(),
+      tenantId,
+      batchId,
+      lineIndex: index,
+      ref: line.ref ?? null,
+      priority: PRIORITY.batch,
+      kind: 'speech',
+      voiceId,
+      request: speechRequest({
+        model,
+        text: line.text,
+        settings: { ...body.speech, ...line.speech },
+        systemVoice,
+      }),
+      estimatedCost: estimateTaskCost(ctx.prices, { kind: 'speech', model, text: line.text }),
+      webhookUrl: body.webhook_url ?? null,
+    };
+  });
+}
+
+function sumCosts(rows: NewCloneJob[]): number {
+  return roundPrice(rows.reduce((sum, row) => sum + (row.estimatedCost ?? 0), 0));
+}
+
+/**
+ * Inside the batch's transaction: locks the voices the batch names (404 / 422 for unknown or
+ * failed ones), and finds the voice of its inline `voice` (an identical one of the tenant's,
+ * reused, or a new one to clone once).
+ */
+async function speechPlan(
+  ctx: AppContext,
+  tx: Executor,
+  tenantId: string,
+  batchId: string,
+  body: CreateBatchBody,
+): Promise<BatchPlan> {
+  const named: VoiceReference[] = [];
+  if (body.voice_id !== undefined) named.push({ id: body.voice_id, path: 'voice_id' });
+  body.lines.forEach((line, index) => {
+    if (line.voice_id !== undefined) {
+      named.push({ id: line.voice_id, path: `lines.${index}.voice_id` });
+    }
+  });
+  await lockNamedVoices(tx, tenantId, named);
+
+  if (!body.voice) {
+    const rows = speechRows(ctx, tenantId, batchId, body, body.voice_id ?? null);
+    return { rows, voiceId: body.voice_id ?? null, newVoice: null, estimated: sumCosts(rows) };
+  }
+  const settings = cloneSettings(body.voice);
+  const settingsHash = voiceSettingsHash({ url: body.voice.audio }, settings);
+  await lockVoiceSettings(tx, { tenantId, settingsHash });
+  const reusable = await findReusableVoice(tx, { tenantId, settingsHash });
+  const voiceId = reusable?.id ?? newId();
+  const rows = speechRows(ctx, tenantId, batchId, body, voiceId);
+  if (reusable) return { rows, voiceId, newVoice: null, estimated: sumCosts(rows) };
+  return {
+    rows,
+    voiceId,
+    newVoice: {
+      id: voiceId,
+      tenantId,
+      name: body.voice.custom_voice_id ?? null,
+      audioUrl: body.voice.audio,
+      settings,
+      previewText: ctx.config.VOICE_PREVIEW_TEXT,
+      settingsHash,
+      createdByBatchId: batchId,
+    },
+    estimated: roundPrice(sumCosts(rows) + estimateTaskCost(ctx.prices, { kind: 'voice_clone' })),
+  };
+}
+
+function budgetExceeded(estimated: number, maxCost: number): ApiError {
+  return new ApiError(
+    422,
+    'budget_exceeded',
+    `the batch is estimated at ${estimated} CNY, over its max_cost of ${maxCost} CNY`,
+    { estimated, max_cost: maxCost, currency: CURRENCY },
+  );
+}
+
+/** What `batches.voice` keeps: the batch's voice as given (clone fields, or who speaks how). */
+function batchVoiceRecord(body: CreateBatchBody): Record<string, unknown> {
+  if (body.per_line_clone && body.voice) return body.voice;
+  const record: Record<string, unknown> = {};
+  for (const field of ['voice', 'voice_id', 'system_voice', 'model', 'speech'] as const) {
+    if (body[field] !== undefined) record[field] = body[field];
+  }
+  return record;
+}
+
+/**
+ * Writes a batch and its lines in one transaction, then enqueues them (the clone of a voice
+ * it created first). Every refusal (a bad URL, an unknown or failed voice, an estimate over
+ * `max_cost`) is raised before or inside that transaction, so it writes nothing.
+ */
 export async function createBatch(
   ctx: AppContext,
   caller: Caller,
@@ -49,66 +225,81 @@ export async function createBatch(
   const hash = requestHash(body);
   if (idempotencyKey) {
     const existing = await findBatchByIdempotencyKey(db, { tenantId, idempotencyKey });
-    if (existing) return replayBatch(existing, hash);
+    if (existing) return replayBatch(ctx, existing, hash);
   }
 
   const batchId = newId();
-  const checks: TargetCheck[] = [{ kind: 'audio', url: body.voice.audio, path: 'voice.audio' }];
+  const checks: TargetCheck[] = [];
+  if (body.voice) checks.push({ kind: 'audio', url: body.voice.audio, path: 'voice.audio' });
+  if (body.per_line_clone) {
+    body.lines.forEach((line, index) => {
+      if (line.audio !== undefined) {
+        checks.push({ kind: 'audio', url: line.audio, path: `lines.${index}.audio` });
+      }
+    });
+  }
   if (body.webhook_url)
     checks.push({ kind: 'webhook', url: body.webhook_url, path: 'webhook_url' });
-  const rows: NewCloneJob[] = body.lines.map((line, index) => {
-    const params: VoiceCloneParams = { ...body.voice, text: line.text };
-    for (const field of VOICE_FIELDS) {
-      if (line[field] !== undefined) Object.assign(params, { [field]: line[field] });
-    }
-    if (line.audio !== undefined) {
-      checks.push({ kind: 'audio', url: line.audio, path: `lines.${index}.audio` });
-    }
-    return {
-      id: newId(),
-      tenantId,
-      batchId,
-      lineIndex: index,
-      ref: line.ref ?? null,
-      priority: PRIORITY.batch,
-      request: upstreamRequest(params),
-      webhookUrl: body.webhook_url ?? null,
-    };
-  });
   const problems = await checkTargets(checks, ctx.allowlists);
   if (problems.length > 0) throw validationError(problems);
 
-  let batch: Batch;
+  let accepted: { batch: Batch; plan: BatchPlan; voiceClone: CloneJob | null };
   try {
-    batch = await db.transaction(async (tx) => {
-      const inserted = await insertBatch(tx, {
+    accepted = await db.transaction(async (tx) => {
+      const plan =
+        body.per_line_clone && body.voice
+          ? perLineClonePlan(ctx, tenantId, batchId, body, body.voice)
+          : await speechPlan(ctx, tx, tenantId, batchId, body);
+      if (body.max_cost !== undefined && plan.estimated > body.max_cost) {
+        throw budgetExceeded(plan.estimated, body.max_cost);
+      }
+      const created = plan.newVoice
+        ? await createVoiceWithClone(tx, {
+            voice: plan.newVoice,
+            priority: PRIORITY.interactive,
+            estimatedCost: estimateTaskCost(ctx.prices, { kind: 'voice_clone' }),
+          })
+        : null;
+      const batch = await insertBatch(tx, {
         id: batchId,
         tenantId,
         status: 'running',
-        total: rows.length,
-        voice: body.voice,
+        total: plan.rows.length,
+        voice: batchVoiceRecord(body),
+        voiceId: plan.voiceId,
+        maxCost: body.max_cost ?? null,
         webhookUrl: body.webhook_url ?? null,
         metadata: body.metadata ?? null,
         idempotencyKey: idempotencyKey ?? null,
         requestHash: hash,
       });
-      await insertCloneJobs(tx, rows);
-      return inserted;
+      await insertCloneJobs(tx, plan.rows);
+      return { batch, plan, voiceClone: created?.job ?? null };
     });
   } catch (error) {
     if (idempotencyKey && isUniqueViolation(error, 'batches_tenant_idempotency_key_uq')) {
       const existing = await findBatchByIdempotencyKey(db, { tenantId, idempotencyKey });
-      if (existing) return replayBatch(existing, hash);
+      if (existing) return replayBatch(ctx, existing, hash);
     }
     throw error;
   }
-  caller.log.info({ batchId, lines: rows.length }, 'batch accepted');
+  const { batch, plan, voiceClone } = accepted;
+  caller.log.info(
+    { batchId, lines: plan.rows.length, voiceId: plan.voiceId, newVoice: voiceClone !== null },
+    'batch accepted',
+  );
   await enqueueSubmits(
     ctx.queues,
-    rows.map((row) => ({ id: row.id, tenantId, run: 1, priority: PRIORITY.batch })),
+    [
+      ...(voiceClone ? [voiceClone] : []),
+      ...plan.rows.map((row) => ({ id: row.id, tenantId, run: 1, priority: PRIORITY.batch })),
+    ],
     caller.log,
   );
-  return { replayed: false, resource: acceptedBatch(batch) };
+  return {
+    replayed: false,
+    resource: acceptedBatch(batch, { estimated: plan.estimated, actual: null }),
+  };
 }
 
 async function ownBatch(ctx: AppContext, caller: Caller, id: string): Promise<Batch> {
@@ -118,12 +309,13 @@ async function ownBatch(ctx: AppContext, caller: Caller, id: string): Promise<Ba
   return batch;
 }
 
+async function batchView(db: Executor, batch: Batch) {
+  const params = { tenantId: batch.tenantId, batchId: batch.id };
+  return batchResource(batch, await countBatchStatuses(db, params), await batchCost(db, params));
+}
+
 export async function getBatchResource(ctx: AppContext, caller: Caller, id: string) {
-  const batch = await ownBatch(ctx, caller, id);
-  return batchResource(
-    batch,
-    await countBatchStatuses(ctx.db, { tenantId: caller.tenantId, batchId: batch.id }),
-  );
+  return batchView(ctx.db, await ownBatch(ctx, caller, id));
 }
 
 // line_index is an int4: a cursor carrying a larger number (only a forged one can) made
@@ -195,11 +387,5 @@ export async function cancelBatch(ctx: AppContext, caller: Caller, id: string) {
   }
   caller.log.info({ batchId: batch.id, canceled }, 'batch canceled');
   const after = (await getBatch(db, { tenantId: caller.tenantId, id: batch.id })) ?? batch;
-  return {
-    ...batchResource(
-      after,
-      await countBatchStatuses(db, { tenantId: caller.tenantId, batchId: batch.id }),
-    ),
-    canceled,
-  };
+  return { ...(await batchView(db, after)), canceled };
 }

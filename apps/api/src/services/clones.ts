@@ -2,6 +2,7 @@ import {
   type CloneResource,
   type CreateCloneBody,
   cloneResource,
+  isSpeechLineBody,
   UUID_PATTERN,
 } from '@voxline/contract';
 import {
@@ -9,22 +10,25 @@ import {
   type CloneJob,
   type CloneRequest,
   type Database,
+  type Executor,
   findCloneJobByIdempotencyKey,
   getAudioResult,
   getCloneJob,
   getCloneJobWithAudio,
   insertCloneJobs,
+  type NewCloneJob,
   newId,
   transitionCloneJob,
 } from '@voxline/db';
 import { PRIORITY } from '@voxline/queue';
-import { toSubmitBody, type VoiceCloneParams } from '@voxline/runninghub';
+import { estimateTaskCost, toSubmitBody, type VoiceCloneParams } from '@voxline/runninghub';
 import { completeBatch, recordCloneEvent } from '@voxline/webhooks';
 import type { FastifyBaseLogger } from 'fastify';
 import type { AppContext } from '../context.js';
 import { ApiError, isUniqueViolation, notFound, validationError } from '../errors.js';
 import { enqueueDeliveriesLogged, enqueueSubmits } from './enqueue.js';
 import { type Accepted, requestHash } from './idempotency.js';
+import { lockNamedVoices, speechRequest } from './speakers.js';
 import { checkTargets } from './targets.js';
 
 export interface Caller {
@@ -51,6 +55,45 @@ async function replayClone(db: Database, existing: CloneJob, hash: string) {
   return { replayed: true, resource: cloneResource(existing, audio) };
 }
 
+/** The row of a single line: a voice clone, or a speech line with its voice. */
+async function singleLineRow(
+  ctx: AppContext,
+  tx: Executor,
+  caller: Caller,
+  body: CreateCloneBody,
+): Promise<Omit<NewCloneJob, 'id' | 'tenantId' | 'idempotencyKey' | 'requestHash'>> {
+  const common = {
+    priority: PRIORITY.interactive,
+    ref: body.ref ?? null,
+    webhookUrl: body.webhook_url ?? null,
+    metadata: body.metadata ?? null,
+  };
+  if (!isSpeechLineBody(body)) {
+    return {
+      ...common,
+      kind: 'voice_clone',
+      voiceId: null,
+      request: upstreamRequest(body),
+      estimatedCost: estimateTaskCost(ctx.prices, { kind: 'voice_clone' }),
+    };
+  }
+  if (body.voice_id !== undefined) {
+    await lockNamedVoices(tx, caller.tenantId, [{ id: body.voice_id, path: 'voice_id' }]);
+  }
+  const { model, text, voice_id, system_voice, ref, webhook_url, metadata, ...settings } = body;
+  return {
+    ...common,
+    kind: 'speech',
+    voiceId: voice_id ?? null,
+    request: speechRequest({ model, text, settings, systemVoice: system_voice }),
+    estimatedCost: estimateTaskCost(ctx.prices, { kind: 'speech', model, text }),
+  };
+}
+
+/**
+ * One line at interactive priority: a voice-clone call (the clone fields), or a speech line
+ * spoken with a voice of the tenant's (`voice_id`) or a system voice.
+ */
 export async function createClone(
   ctx: AppContext,
   caller: Caller,
@@ -66,7 +109,9 @@ export async function createClone(
   }
   const problems = await checkTargets(
     [
-      { kind: 'audio', url: body.audio, path: 'audio' },
+      ...(isSpeechLineBody(body)
+        ? []
+        : [{ kind: 'audio' as const, url: body.audio, path: 'audio' }]),
       ...(body.webhook_url
         ? [{ kind: 'webhook' as const, url: body.webhook_url, path: 'webhook_url' }]
         : []),
@@ -84,11 +129,7 @@ export async function createClone(
         {
           id,
           tenantId,
-          priority: PRIORITY.interactive,
-          request: upstreamRequest(body),
-          ref: body.ref ?? null,
-          webhookUrl: body.webhook_url ?? null,
-          metadata: body.metadata ?? null,
+          ...(await singleLineRow(ctx, tx, caller, body)),
           idempotencyKey: idempotencyKey ?? null,
           requestHash: hash,
         },

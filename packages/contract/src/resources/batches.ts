@@ -1,13 +1,21 @@
 import type { StatusCounts } from '../statuses.js';
 import type { BatchRow } from './rows.js';
+import { type CostView, costResource } from './voices.js';
 
-export function batchResource(batch: BatchRow, counts: StatusCounts) {
+/**
+ * A batch with its counts per status and its cost: its lines, plus the clone of the voice its
+ * inline `voice` created (a reused voice's clone was paid for by whoever created it).
+ */
+export function batchResource(batch: BatchRow, counts: StatusCounts, cost: CostView) {
   return {
     id: batch.id,
     object: 'batch' as const,
     status: batch.status,
     total: batch.total,
     counts,
+    voice_id: batch.voiceId,
+    cost: costResource(cost),
+    max_cost: batch.maxCost,
     metadata: batch.metadata ?? null,
     created_at: batch.createdAt.toISOString(),
     completed_at: batch.completedAt?.toISOString() ?? null,
@@ -16,12 +24,14 @@ export function batchResource(batch: BatchRow, counts: StatusCounts) {
 export type BatchResource = ReturnType<typeof batchResource>;
 
 /** The answer to `POST /v1/batches`: the batch as accepted, before any line has run. */
-export function acceptedBatch(batch: BatchRow) {
+export function acceptedBatch(batch: BatchRow, cost: CostView) {
   return {
     id: batch.id,
     object: 'batch' as const,
     status: batch.status,
     total: batch.total,
+    voice_id: batch.voiceId,
+    cost: costResource(cost),
     created_at: batch.createdAt.toISOString(),
   };
 }

@@ -51,6 +51,8 @@ export interface BatchRow {
   id: string;
   status: BatchStatus;
   total: number;
+  voiceId: string | null;
+  maxCost: number | null;
   metadata: Record<string, unknown> | null;
   createdAt: Date;
   completedAt: Date | null;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { CLONE_STATUSES } from '../statuses.js';
-import { isStorableString, refuseUnstorableStrings } from './requests.js';
+import { isStorableString, refuseUnstorableStrings } from './fields.js';
 
 /** Path, query and header schemas shared by routes. */
 

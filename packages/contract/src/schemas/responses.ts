@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { BATCH_STATUSES, CLONE_STATUSES } from '../statuses.js';
+import { BATCH_STATUSES, CLONE_STATUSES, TASK_KINDS, VOICE_STATUSES } from '../statuses.js';
 
 /**
  * Response shapes, for serialization and the OpenAPI document (`/docs`). Loose objects: the
@@ -26,6 +26,30 @@ const cloneRequest = z.object({
   model: z.string(),
   language_boost: z.string().optional(),
 });
+
+// A speech line's request: the voice is the clone's `voice_id`, or `system_voice` here.
+const speechRequest = z.object({
+  model: z.string(),
+  text: z.string(),
+  system_voice: z.string().optional(),
+  speed: z.number().optional(),
+  volume: z.number().optional(),
+  pitch: z.number().optional(),
+  emotion: z.string().optional(),
+  pronunciation_dict: z.array(z.string()).optional(),
+  english_normalization: z.boolean().optional(),
+});
+
+/** What a task, a voice or a batch costs, in CNY: by the price list, and as upstream billed it. */
+export const costResponse = z
+  .object({
+    estimated: z.number().meta({ description: 'by the configured price list' }),
+    actual: z.number().nullable().meta({
+      description: "upstream's usage.consumeMoney, summed; null while none was reported",
+    }),
+    currency: z.literal('CNY'),
+  })
+  .meta({ description: 'cost in CNY' });
 
 // Upstream leaves usage fields out, sends null, or numbers as strings or as numbers: every
 // field is always present, as upstream's text or null (`usageResource`). The routes'
@@ -54,10 +78,15 @@ export const cloneResponse = z.looseObject({
   batch_id: z.string().nullable(),
   ref: z.string().nullable(),
   status: z.enum(CLONE_STATUSES),
+  kind: z.enum(TASK_KINDS),
+  voice_id: z.string().nullable().meta({
+    description: 'the voice a speech line is spoken with, or the voice a voice_clone task clones',
+  }),
   attempts: z.number().int(),
   run: z.number().int(),
   upstream_task_id: z.string().nullable(),
-  request: cloneRequest,
+  // The clone shape first: a clone request also satisfies the looser speech shape.
+  request: z.union([cloneRequest, speechRequest]),
   audio: z
     .looseObject({
       url: z.string(),
@@ -66,6 +95,7 @@ export const cloneResponse = z.looseObject({
       usage: usageResponse,
     })
     .nullable(),
+  cost: costResponse,
   error: z.object({ code: z.string(), message: z.string() }).nullable(),
   metadata: z.record(z.string(), z.unknown()).nullable(),
   created_at: z.string(),
@@ -86,6 +116,11 @@ export const batchResponse = z.looseObject({
   status: z.enum(BATCH_STATUSES),
   total: z.number().int(),
   counts,
+  voice_id: z.string().nullable().meta({ description: 'the voice the lines are spoken with' }),
+  cost: costResponse.meta({
+    description: 'its lines, plus the clone of the voice the batch created (if it did)',
+  }),
+  max_cost: z.number().nullable(),
   metadata: z.record(z.string(), z.unknown()).nullable(),
   created_at: z.string(),
   completed_at: z.string().nullable(),
@@ -96,6 +131,8 @@ export const batchAcceptedResponse = z.object({
   object: z.literal('batch'),
   status: z.enum(BATCH_STATUSES),
   total: z.number().int(),
+  voice_id: z.string().nullable(),
+  cost: costResponse,
   created_at: z.string(),
 });
 
@@ -103,6 +140,46 @@ export const batchCancelResponse = batchResponse.extend({ canceled: z.number().i
 
 export const cloneListResponse = z.object({
   data: z.array(cloneResponse),
+  next_cursor: z.string().nullable(),
+});
+
+export const voiceResponse = z.looseObject({
+  id: z.string(),
+  object: z.literal('voice'),
+  name: z.string().nullable(),
+  status: z.enum(VOICE_STATUSES),
+  upstream_voice_id: z.string().nullable().meta({
+    description:
+      'the voice id upstream knows; changes when upstream forgot it and voxline cloned it again',
+  }),
+  reference: z.object({ kind: z.enum(['url', 'upload']), url: z.string().nullable() }),
+  settings: z.object({
+    model: z.string(),
+    accuracy: z.number().optional(),
+    need_noise_reduction: z.boolean(),
+    need_volume_normalization: z.boolean(),
+    language_boost: z.string().optional(),
+  }),
+  preview_text: z.string(),
+  preview: z
+    .object({ url: z.string(), type: z.string().nullable(), url_expires_at: z.string().nullable() })
+    .nullable()
+    .meta({ description: 'the voice speaking its preview text, once a clone succeeded' }),
+  cost: costResponse.meta({ description: 'its clones' }),
+  clones: z.number().int(),
+  keep_alive: z.boolean(),
+  error: z.object({ code: z.string(), message: z.string() }).nullable(),
+  metadata: z.record(z.string(), z.unknown()).nullable(),
+  created_at: z.string(),
+  ready_at: z.string().nullable(),
+  last_used_at: z.string().nullable(),
+  expires_at: z.string().nullable().meta({
+    description: 'when upstream is expected to forget the voice (7 days after its last use)',
+  }),
+});
+
+export const voiceListResponse = z.object({
+  data: z.array(voiceResponse),
   next_cursor: z.string().nullable(),
 });
 
@@ -165,6 +242,7 @@ export const commonErrors = {
 export type CloneResponse = z.infer<typeof cloneResponse>;
 export type BatchResponse = z.infer<typeof batchResponse>;
 export type BatchAcceptedResponse = z.infer<typeof batchAcceptedResponse>;
+export type VoiceResponse = z.infer<typeof voiceResponse>;
 export type DeadLetterResponse = z.infer<typeof deadLetterResponse>;
 export type ApiKeyResponse = z.infer<typeof apiKeyResponse>;
 export type TenantCreatedResponse = z.infer<typeof tenantCreatedResponse>;

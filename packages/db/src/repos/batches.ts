@@ -1,8 +1,10 @@
-import { and, count, eq, sql } from 'drizzle-orm';
+import { and, count, eq, inArray, or, sql } from 'drizzle-orm';
 import type { Executor } from '../client.js';
 import { type Batch, batches } from '../schema/batches.js';
 import { cloneJobs } from '../schema/clone-jobs.js';
 import { activeStatusSql, CLONE_STATUSES, type CloneStatus } from '../schema/enums.js';
+import { voices } from '../schema/voices.js';
+import type { VoiceCost } from './voices.js';
 
 export type StatusCounts = Record<CloneStatus, number>;
 
@@ -48,6 +50,49 @@ export async function countBatchStatuses(
   const counts = Object.fromEntries(CLONE_STATUSES.map((s) => [s, 0])) as StatusCounts;
   for (const row of rows) counts[row.status] = row.n;
   return counts;
+}
+
+/**
+ * What a batch costs: its lines, plus the clone tasks of the voice its inline `voice` created
+ * (`created_by_batch_id`). `actual` sums what upstream reported; null while nothing did.
+ */
+export async function batchCost(
+  db: Executor,
+  params: { tenantId: string; batchId: string },
+): Promise<VoiceCost> {
+  const [row] = await db
+    .select({
+      estimated: sql<string>`coalesce(sum(${cloneJobs.estimatedCost}), 0)`,
+      actual: sql<string | null>`sum(${cloneJobs.actualCost})`,
+    })
+    .from(cloneJobs)
+    .where(
+      and(
+        eq(cloneJobs.tenantId, params.tenantId),
+        or(
+          eq(cloneJobs.batchId, params.batchId),
+          and(
+            eq(cloneJobs.kind, 'voice_clone'),
+            inArray(
+              cloneJobs.voiceId,
+              db
+                .select({ id: voices.id })
+                .from(voices)
+                .where(
+                  and(
+                    eq(voices.tenantId, params.tenantId),
+                    eq(voices.createdByBatchId, params.batchId),
+                  ),
+                ),
+            ),
+          ),
+        ),
+      ),
+    );
+  return {
+    estimated: Number(row?.estimated ?? 0),
+    actual: row?.actual === null || row?.actual === undefined ? null : Number(row.actual),
+  };
 }
 
 /** Whether any line of the batch is still queued, submitting or running (an index-only probe). */
