@@ -2,8 +2,8 @@ import type { Config } from '@voxline/config';
 import type { Database } from '@voxline/db';
 import type { Logger } from '@voxline/logger';
 import type { Metrics } from '@voxline/metrics';
-import type { Queues, RedisClient, UpstreamSlots } from '@voxline/queue';
-import type { RunningHubClient } from '@voxline/runninghub';
+import type { Queues, RedisClient, UpstreamSlots, VoiceWaiters } from '@voxline/queue';
+import type { PriceList, RunningHubClient } from '@voxline/runninghub';
 import type { PollSchedule } from './clone/poll-schedule.js';
 
 /** What every processor needs, built once per process by the runtime. */
@@ -13,6 +13,10 @@ export interface WorkerContext {
   redis: RedisClient;
   queues: Queues;
   slots: UpstreamSlots;
+  /** Speech lines parked until their voice's clone ends. */
+  voiceWaiters: VoiceWaiters;
+  /** The configured price list (RUNNINGHUB_PRICES over the public one), for the lines the worker makes. */
+  prices: PriceList;
   /** Learned task durations, shared by every worker process through Redis. */
   schedule: PollSchedule;
   upstream: RunningHubClient;

@@ -5,6 +5,7 @@ import { submitStep } from './clone/submit.js';
 import type { WorkerContext } from './context.js';
 import { reconcile } from './reconciler.js';
 import { settle } from './step.js';
+import { keepVoicesAlive } from './voices/keep-alive.js';
 
 // Thin processors: parse the payload with the catalog's schema, run the step, and settle its
 // outcome with BullMQ.
@@ -16,9 +17,19 @@ export const processPoll = (ctx: WorkerContext) => async (job: Job, token?: stri
   settle(job, token, await pollStep(ctx, job.id ?? '', parsePayload('clonePoll', job.data)));
 
 export const processMaintenance = (ctx: WorkerContext) => async (job: Job) => {
-  parsePayload('maintenance', job.data);
+  const { task } = parsePayload('maintenance', job.data);
+  if (task === 'keep_alive') {
+    const lines = await keepVoicesAlive(ctx);
+    if (lines) ctx.logger.info({ lines }, 'keep-alive lines queued for kept voices');
+    return { lines };
+  }
   const report = await reconcile(ctx);
-  if (report.requeued || report.batchesCompleted || report.deliveriesRequeued)
+  if (
+    report.requeued ||
+    report.batchesCompleted ||
+    report.deliveriesRequeued ||
+    report.voicesRepaired
+  )
     ctx.logger.info(report, 'reconciler repaired state');
   return report;
 };

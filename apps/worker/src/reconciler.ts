@@ -8,6 +8,7 @@ import { enqueue, jobIds, submitJob } from '@voxline/queue';
 import { completeBatch, enqueueDeliveries, requeueStrandedDeliveries } from '@voxline/webhooks';
 import { ensurePollJob } from './clone/poll-jobs.js';
 import type { WorkerContext } from './context.js';
+import { repairStuckVoices } from './voices/repair.js';
 
 const PAGE = 500;
 
@@ -16,13 +17,15 @@ export interface ReconcileReport {
   requeued: number;
   batchesCompleted: number;
   deliveriesRequeued: number;
+  voicesRepaired: number;
 }
 
 /**
  * Postgres is the record, Redis the scheduler: Redis may lose a job (eviction, failover, a crash
  * between two writes). Every active clone job older than the grace period must have a live
  * BullMQ job; those without one are queued again. Batches whose lines are all terminal are
- * finished, and webhook deliveries whose job was lost are queued again. Runs from a BullMQ job
+ * finished, webhook deliveries whose job was lost are queued again, and voices left `cloning`
+ * after their clone task ended take its outcome. Runs from a BullMQ job
  * scheduler, so one process does it at a time.
  */
 export async function reconcile(ctx: WorkerContext): Promise<ReconcileReport> {
@@ -31,6 +34,7 @@ export async function reconcile(ctx: WorkerContext): Promise<ReconcileReport> {
     requeued: 0,
     batchesCompleted: 0,
     deliveriesRequeued: 0,
+    voicesRepaired: 0,
   };
   const before = new Date(Date.now() - ctx.config.RECONCILE_GRACE_MS);
   let after = '00000000-0000-0000-0000-000000000000';
@@ -51,6 +55,7 @@ export async function reconcile(ctx: WorkerContext): Promise<ReconcileReport> {
       await enqueueDeliveries(ctx.queues, deliveries);
     }
   }
+  report.voicesRepaired = await repairStuckVoices(ctx);
   report.deliveriesRequeued = await requeueStrandedDeliveries(ctx.db, ctx.queues, {
     olderThan: before,
     limit: 1_000,
@@ -59,6 +64,7 @@ export async function reconcile(ctx: WorkerContext): Promise<ReconcileReport> {
   if (report.requeued) ctx.metrics.reconciled.inc({ kind: 'clone_job' }, report.requeued);
   if (report.batchesCompleted)
     ctx.metrics.reconciled.inc({ kind: 'batch' }, report.batchesCompleted);
+  if (report.voicesRepaired) ctx.metrics.reconciled.inc({ kind: 'voice' }, report.voicesRepaired);
   return report;
 }
 

@@ -9,11 +9,13 @@ import {
   createRedis,
   redisTarget,
   UpstreamSlots,
+  VoiceWaiters,
 } from '@voxline/queue';
-import { RunningHubClient } from '@voxline/runninghub';
+import { priceList, RunningHubClient } from '@voxline/runninghub';
 import { type Processor, Worker, type WorkerOptions } from 'bullmq';
 import { PollSchedule } from './clone/poll-schedule.js';
 import type { WorkerContext } from './context.js';
+import { scheduleMaintenance } from './maintenance-schedule.js';
 import { processDeadLetter, processMaintenance, processPoll, processSubmit } from './processors.js';
 import { createWebhookDeliveryProcessor } from './webhooks/processor.js';
 
@@ -56,6 +58,7 @@ export async function startWorkers(options: StartOptions): Promise<WorkerRuntime
     apiKey: upstream.apiKey,
     connectTimeoutMs: config.RUNNINGHUB_CONNECT_TIMEOUT_MS,
     requestTimeoutMs: config.RUNNINGHUB_REQUEST_TIMEOUT_MS,
+    voiceMissingCodes: config.RUNNINGHUB_VOICE_MISSING_CODES,
     onRequest: (info) => {
       metrics.upstreamLatency.observe({ endpoint: info.endpoint }, info.durationMs / 1000);
       metrics.upstreamRequests.inc({
@@ -76,6 +79,8 @@ export async function startWorkers(options: StartOptions): Promise<WorkerRuntime
       limit: config.RUNNINGHUB_MAX_IN_FLIGHT,
       submitQueue: queues.cloneSubmit,
     }),
+    voiceWaiters: new VoiceWaiters(redis, config.QUEUE_PREFIX, queues.cloneSubmit),
+    prices: priceList(config.RUNNINGHUB_PRICES),
     schedule: new PollSchedule(redis, config.QUEUE_PREFIX, {
       minMs: config.POLL_MIN_INTERVAL_MS,
       maxMs: config.POLL_MAX_INTERVAL_MS,
@@ -128,24 +133,15 @@ export async function startWorkers(options: StartOptions): Promise<WorkerRuntime
     make(catalog.maintenance.queue, processMaintenance(context), { concurrency: 1 }),
   ];
   if (options.scheduleReconciler ?? true) {
-    const scheduleReconciler = () =>
-      queues.maintenance.upsertJobScheduler(
-        'reconcile',
-        { every: config.RECONCILE_INTERVAL_MS },
-        {
-          name: catalog.maintenance.job,
-          data: { task: 'reconcile' },
-          opts: catalog.maintenance.options,
-        },
-      );
-    await scheduleReconciler();
+    const schedule = () => scheduleMaintenance(queues, config);
+    await schedule();
     // The schedule lives in Redis. A Redis that comes back empty (no persistence, a failover to
     // an empty replica) has forgotten it, and the reconciler is then the one thing that could
     // re-queue the jobs Redis lost: schedule it again on every reconnect (an idempotent upsert).
     // Found by chaos/test/redis.test.ts ("restarted empty").
     redis.on('ready', () => {
-      scheduleReconciler().catch((error: unknown) =>
-        logger.warn({ err: error }, 'could not restore the reconciler schedule'),
+      schedule().catch((error: unknown) =>
+        logger.warn({ err: error }, 'could not restore the maintenance schedule'),
       );
     });
   }

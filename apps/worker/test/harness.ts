@@ -1,12 +1,12 @@
 import { type Config, loadConfig } from '@voxline/config';
 import {
   type CloneJob,
-  type CloneRequest,
   cloneJobs,
   createTenant,
   insertBatch,
   insertCloneJobs,
   newId,
+  type VoiceCloneRequest,
 } from '@voxline/db';
 import { createLogger } from '@voxline/logger';
 import { enqueue, jobIds, PRIORITY } from '@voxline/queue';
@@ -44,7 +44,7 @@ export function fastEnv(db: TestDatabase, redis: TestRedis, extra: Record<string
   };
 }
 
-export const voice: Omit<CloneRequest, 'text'> = {
+export const voice: Omit<VoiceCloneRequest, 'text'> = {
   audio: 'https://example.com/reference.wav',
   custom_voice_id: 'narrator01',
   need_noise_reduction: false,

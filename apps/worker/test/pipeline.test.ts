@@ -1,11 +1,11 @@
 import {
-  type CloneRequest,
   cloneJobs,
   deadLetters,
   getAudioResult,
   listCloneJobEvents,
   redriveDeadLetters,
   transitionCloneJob,
+  type VoiceCloneRequest,
   webhookEvents,
 } from '@voxline/db';
 import { enqueue, jobIds } from '@voxline/queue';
@@ -216,7 +216,7 @@ describe('clone pipeline against the simulator', () => {
     expect(h.sim.stats().submits).toBe(submitsBefore);
 
     // The first submitter's call returns: it queues the poll and records the task.
-    const task = await upstream.submitVoiceClone(submitting?.request as CloneRequest);
+    const task = await upstream.submitVoiceClone(submitting?.request as VoiceCloneRequest);
     await enqueue(queues, 'clonePoll', [
       {
         jobId: jobIds.poll(id, 1),

@@ -27,15 +27,26 @@ describe('adaptive poll schedule', () => {
     expect(schedule.nextDelay(null, 60_000)).toBe(9_000);
   });
 
-  it('learns durations per model and text length, shared through Redis', async () => {
-    expect(await schedule.estimate('speech-02-hd', 50)).toBeNull();
-    await schedule.observe('speech-02-hd', 50, 10_000);
-    await schedule.observe('speech-02-hd', 60, 20_000);
-    expect(await schedule.estimate('speech-02-hd', 70)).toBe(12_000);
-    expect(await schedule.estimate('speech-02-hd', 5_000)).toBeNull();
-    expect(await schedule.estimate('speech-2.8-turbo', 50)).toBeNull();
+  it('learns durations per kind, model and text length, shared through Redis', async () => {
+    const clone = (model: string, textLength: number) =>
+      ({ kind: 'voice_clone', model, textLength }) as const;
+    expect(await schedule.estimate(clone('speech-02-hd', 50))).toBeNull();
+    await schedule.observe(clone('speech-02-hd', 50), 10_000);
+    await schedule.observe(clone('speech-02-hd', 60), 20_000);
+    expect(await schedule.estimate(clone('speech-02-hd', 70))).toBe(12_000);
+    expect(await schedule.estimate(clone('speech-02-hd', 5_000))).toBeNull();
+    expect(await schedule.estimate(clone('speech-2.8-turbo', 50))).toBeNull();
+    // A speech line of the same model and length is learnt apart: it builds no voice.
+    expect(
+      await schedule.estimate({ kind: 'speech', model: 'speech-02-hd', textLength: 70 }),
+    ).toBeNull();
+    await schedule.observe({ kind: 'speech', model: 'speech-02-hd', textLength: 70 }, 2_000);
+    expect(await schedule.estimate({ kind: 'speech', model: 'speech-02-hd', textLength: 70 })).toBe(
+      2_000,
+    );
+    expect(await schedule.estimate(clone('speech-02-hd', 70))).toBe(12_000);
     const other = new PollSchedule(t.redis, t.prefix, { minMs: 1_000, maxMs: 30_000 });
-    expect(await other.estimate('speech-02-hd', 70)).toBe(12_000);
+    expect(await other.estimate(clone('speech-02-hd', 70))).toBe(12_000);
   });
 
   it('buckets text by length', () => {

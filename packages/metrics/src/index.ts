@@ -31,6 +31,20 @@ export function createMetrics() {
       labelNames: ['status', 'code'] as const,
       registers,
     }),
+    // Tenant ids as labels: a deployment serves tens of tenants, not thousands, and cost per
+    // tenant is what an operator bills and budgets by.
+    tasks: new Counter({
+      name: 'voxline_tasks_total',
+      help: 'Upstream tasks (voice_clone, speech) reaching a terminal state, by kind, model, tenant and status',
+      labelNames: ['kind', 'model', 'tenant', 'status'] as const,
+      registers,
+    }),
+    taskCost: new Counter({
+      name: 'voxline_task_cost_cny_total',
+      help: 'Cost in CNY of succeeded tasks by kind, model and tenant: basis "estimated" (the price list) or "actual" (usage.consumeMoney, when upstream reported it)',
+      labelNames: ['kind', 'model', 'tenant', 'basis'] as const,
+      registers,
+    }),
     pollsPerTask: new Histogram({
       name: 'voxline_polls_per_task',
       help: 'Upstream queries made for one task before it was seen terminal',

@@ -14,6 +14,9 @@ export const cloneSubmitPayload = z.object({
   tenantId: uuid,
   // The run this job belongs to: a redrive starts run n+1, and a job of an older run is stale.
   run: z.number().int().min(1),
+  // Added with voices, optional so submit jobs already queued still validate: failed uploads of
+  // a voice's reference file so far (uploads are not paid, so they spend no attempt).
+  uploadErrors: z.number().int().min(0).optional(),
 });
 
 export const clonePollPayload = z.object({
@@ -26,6 +29,10 @@ export const clonePollPayload = z.object({
   submittedAt: z.number().int(),
   polls: z.number().int().min(0).default(0),
   queryErrors: z.number().int().min(0).default(0),
+  // Added with voices, optional so poll jobs already queued still validate: the upstream voice
+  // id a speech task was submitted with. If upstream then says it has no such voice, the voice
+  // is cloned again only if it still has this id (one re-clone per deletion).
+  upstreamVoiceId: z.string().min(1).optional(),
 });
 
 export const webhookDeliveryPayload = z.object({
@@ -44,8 +51,12 @@ export const deadLetterPayload = z.object({
   lastResponse: z.unknown().optional(),
 });
 
+// `keep_alive` was added with voices; `reconcile` jobs already scheduled still validate.
+export const maintenanceTasks = ['reconcile', 'keep_alive'] as const;
+export type MaintenanceTask = (typeof maintenanceTasks)[number];
+
 export const maintenancePayload = z.object({
-  task: z.enum(['reconcile']),
+  task: z.enum(maintenanceTasks),
 });
 
 // Finished jobs are evidence for a while (Bull Board), then go: Redis must not grow with history,

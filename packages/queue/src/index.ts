@@ -17,3 +17,4 @@ export {
   type Queues,
 } from './registry.js';
 export * from './slots/index.js';
+export * from './voices/index.js';

@@ -46,3 +46,4 @@ export {
   type TargetAllowlist,
   UnsafeTargetError,
 } from './target-guard.js';
+export { recordVoiceEvent } from './voice-events.js';

@@ -6,15 +6,24 @@ import {
   insertDeadLetter,
   insertTaskAudio,
   type SucceededTask,
+  touchVoice,
   transitionCloneJob,
 } from '@voxline/db';
 import { enqueue } from '@voxline/queue';
-import type { TaskResponse } from '@voxline/runninghub';
+import { actualCost, type TaskResponse } from '@voxline/runninghub';
 import { completeBatch, enqueueDeliveries, recordCloneEvent } from '@voxline/webhooks';
 import type { WorkerContext } from '../context.js';
+import {
+  announceSettledVoice,
+  voiceCloneFailed,
+  voiceCloneSucceeded,
+} from '../voices/clone-outcome.js';
 
 // RunningHub does not say how long result links live; about a day is reported.
 const RESULT_URL_LIFETIME_MS = 24 * 3_600_000;
+// A voice's last use is written at most this often: a 10,000-line batch in one voice would
+// otherwise rewrite its row 10,000 times, and upstream's 7 days do not need that precision.
+const VOICE_TOUCH_THROTTLE_MS = 60_000;
 
 export interface Failure {
   code: string;
@@ -42,7 +51,21 @@ async function afterTerminal(
   if (batchDeliveries) await enqueueDeliveries(ctx.queues, batchDeliveries);
 }
 
-/** Stores the audio and marks the job succeeded, atomically; false if it was no longer running. */
+/** Counts a task that ended, and what it cost, by kind, model and tenant. */
+function countTask(ctx: WorkerContext, job: CloneJob, status: 'succeeded' | 'failed'): void {
+  const labels = { kind: job.kind, model: job.request.model, tenant: job.tenantId };
+  ctx.metrics.tasks.inc({ ...labels, status });
+  if (status !== 'succeeded') return;
+  ctx.metrics.taskCost.inc({ ...labels, basis: 'estimated' }, job.estimatedCost);
+  if (job.actualCost !== null)
+    ctx.metrics.taskCost.inc({ ...labels, basis: 'actual' }, job.actualCost);
+}
+
+/**
+ * Stores the audio and marks the job succeeded with what upstream says it cost, atomically;
+ * false if it was no longer running. A voice's clone task makes its voice ready in the same
+ * transaction, and then wakes the lines waiting for it; a speech line keeps its voice alive.
+ */
 export async function recordSuccess(
   ctx: WorkerContext,
   job: CloneJob,
@@ -55,7 +78,13 @@ export async function recordSuccess(
       id: job.id,
       from: ['submitting', 'running'],
       to: 'succeeded',
-      set: { upstreamTaskId: task.taskId, errorCode: null, errorMessage: null, ...extra },
+      set: {
+        upstreamTaskId: task.taskId,
+        errorCode: null,
+        errorMessage: null,
+        actualCost: actualCost(task.usage?.consumeMoney),
+        ...extra,
+      },
       detail: { taskId: task.taskId },
     });
     if (!done) return null;
@@ -65,10 +94,24 @@ export async function recordSuccess(
       task,
       urlExpiresAt: new Date(Date.now() + RESULT_URL_LIFETIME_MS),
     });
-    return { done, deliveries: await recordCloneEvent(tx, done, audio) };
+    return {
+      done,
+      deliveries: await recordCloneEvent(tx, done, audio),
+      voice: await voiceCloneSucceeded(tx, ctx, done),
+    };
   });
   if (!outcome) return false;
   ctx.metrics.cloneOutcomes.inc({ status: 'succeeded', code: '' });
+  countTask(ctx, outcome.done, 'succeeded');
+  await announceSettledVoice(ctx, outcome.voice);
+  if (outcome.done.kind === 'speech' && outcome.done.voiceId) {
+    await touchVoice(ctx.db, {
+      tenantId: job.tenantId,
+      voiceId: outcome.done.voiceId,
+      ttlMs: ctx.config.VOICE_UPSTREAM_TTL_MS,
+      throttleMs: VOICE_TOUCH_THROTTLE_MS,
+    });
+  }
   await afterTerminal(ctx, outcome.done, outcome.deliveries);
   return true;
 }
@@ -76,6 +119,7 @@ export async function recordSuccess(
 /**
  * Marks the job failed with its code, writes the dead letter and the event in one transaction,
  * then puts a record on the dead-letter queue for operators. False if it was already elsewhere.
+ * A voice's clone task fails its voice with it, and wakes the lines waiting for it.
  */
 export async function recordFailure(
   ctx: WorkerContext,
@@ -106,10 +150,16 @@ export async function recordFailure(
       errorMessage: failure.message,
       lastResponse: (failure.lastResponse ?? null) as object | null,
     });
-    return { failed, deliveries: await recordCloneEvent(tx, failed) };
+    return {
+      failed,
+      deliveries: await recordCloneEvent(tx, failed),
+      voice: await voiceCloneFailed(tx, failed, failure),
+    };
   });
   if (!outcome) return false;
   ctx.metrics.cloneOutcomes.inc({ status: 'failed', code: failure.code });
+  countTask(ctx, outcome.failed, 'failed');
+  await announceSettledVoice(ctx, outcome.voice);
   await enqueue(ctx.queues, 'deadLetter', [
     {
       jobId: `${source.jobId}-dl`,

@@ -1,8 +1,10 @@
+import type { CloneJob } from '@voxline/db';
 import type { RedisClient } from '@voxline/queue';
 
 /**
  * When to query a task next. Official clients poll every 2-5 s whatever the task; voxline learns
- * how long tasks of a model and text length take and asks close to when the task should be
+ * how long tasks of a kind, model and text length take (a voice clone and a speech line of the
+ * same model differ: the clone first builds the voice) and asks close to when the task should be
  * done, then more often if it is late, within [min, max]. Fewer queries and less lag than a
  * fixed interval. The estimates live in Redis so every worker process shares them.
  */
@@ -22,6 +24,17 @@ export function lengthBucket(textLength: number): number {
   return index === -1 ? BUCKETS.length : index;
 }
 
+/** What a task's duration is learnt by. */
+export interface TaskShape {
+  kind: CloneJob['kind'];
+  model: string;
+  textLength: number;
+}
+
+export function taskShape(job: Pick<CloneJob, 'kind' | 'request'>): TaskShape {
+  return { kind: job.kind, model: job.request.model, textLength: job.request.text.length };
+}
+
 export interface ScheduleBounds {
   minMs: number;
   maxMs: number;
@@ -38,19 +51,19 @@ export class PollSchedule {
     this.key = `${prefix}:task-durations`;
   }
 
-  private field(model: string, textLength: number): string {
-    return `${model}|${lengthBucket(textLength)}`;
+  private field(task: TaskShape): string {
+    return `${task.kind}|${task.model}|${lengthBucket(task.textLength)}`;
   }
 
   /** The expected task duration, or null before anything was observed. */
-  async estimate(model: string, textLength: number): Promise<number | null> {
-    const value = await this.redis.hget(this.key, this.field(model, textLength));
+  async estimate(task: TaskShape): Promise<number | null> {
+    const value = await this.redis.hget(this.key, this.field(task));
     return value === null ? null : Number(value);
   }
 
-  /** Folds one observed duration into the moving average for its model and length. */
-  async observe(model: string, textLength: number, durationMs: number): Promise<void> {
-    const field = this.field(model, textLength);
+  /** Folds one observed duration into the moving average for its kind, model and length. */
+  async observe(task: TaskShape, durationMs: number): Promise<void> {
+    const field = this.field(task);
     const current = await this.redis.hget(this.key, field);
     const next = current === null ? durationMs : Number(current) * (1 - ALPHA) + durationMs * ALPHA;
     // A lost race between two workers loses one observation: acceptable for an estimate.

@@ -7,11 +7,13 @@ import {
   slotHolder,
   submitJob,
 } from '@voxline/queue';
-import { errorFromFailedTask, isRunningHubError, type TaskResponse } from '@voxline/runninghub';
+import { isRunningHubError, type RunningHubError, type TaskResponse } from '@voxline/runninghub';
 import type { WorkerContext } from '../context.js';
 import { backoffDelay, jitter } from '../step.js';
 import { delay, done, fail, type StepOutcome } from '../step-outcome.js';
 import { type Failure, recordDroppedResult, recordFailure, recordSuccess } from './outcomes.js';
+import { taskShape } from './poll-schedule.js';
+import { requeueForMissingVoice } from './voice-missing.js';
 
 type PollPayload = ParsedPayloadOf<'clonePoll'>;
 type Source = { queue: string; jobId: string; attempts: number };
@@ -103,7 +105,7 @@ export async function pollStep(
         lastResponse: task.raw,
       });
     }
-    const estimate = await ctx.schedule.estimate(job.request.model, job.request.text.length);
+    const estimate = await ctx.schedule.estimate(taskShape(job));
     const wait = jitter(ctx.schedule.nextDelay(estimate, elapsed));
     await ctx.slots.hold(holder, wait + ctx.config.SLOT_LEASE_MARGIN_MS);
     return delay(wait, { ...data, polls, queryErrors: 0 });
@@ -118,11 +120,7 @@ export async function pollStep(
   }
 
   if (task.status === 'SUCCESS' && task.audio) {
-    await ctx.schedule.observe(
-      job.request.model,
-      job.request.text.length,
-      observedDuration(task, elapsed, polls),
-    );
+    await ctx.schedule.observe(taskShape(job), observedDuration(task, elapsed, polls));
     await ctx.slots.release(holder);
     await recordSuccess(ctx, job, { ...task, audio: task.audio });
     return done;
@@ -136,7 +134,11 @@ export async function pollStep(
           message: 'task succeeded without an audio URL',
           raw: task.raw,
         }
-      : errorFromFailedTask(task);
+      : ctx.upstream.failureOf(task);
+  if ('voiceMissing' in error && error.voiceMissing && job.kind === 'speech' && job.voiceId) {
+    await ctx.slots.release(holder);
+    return voiceMissingTask(ctx, { ...job, voiceId: job.voiceId }, data, error, source);
+  }
   if (error.kind !== 'fatal' && job.attempts < ctx.config.SUBMIT_MAX_ATTEMPTS) {
     await ctx.slots.release(holder);
     await resubmit(ctx, job, { code: error.code ?? 'TASK_FAILED', message: error.message });
@@ -171,6 +173,35 @@ async function finish(
   return fail(failure.code, failure.message);
 }
 
+/**
+ * A speech task that failed because upstream did not know its voice: the voice is cloned again
+ * (once per deletion) and the line, queued again without spending an attempt, gets a fresh
+ * submit job of the same run, which waits for the voice.
+ */
+async function voiceMissingTask(
+  ctx: WorkerContext,
+  job: CloneJob & { voiceId: string },
+  data: PollPayload,
+  error: RunningHubError,
+  source: Source,
+): Promise<StepOutcome> {
+  const outcome = await requeueForMissingVoice(ctx, job, {
+    from: 'running',
+    upstreamVoiceId: data.upstreamVoiceId,
+    error,
+    source,
+  });
+  if (outcome === 'failed') return fail(error.code ?? 'VOICE_MISSING', error.message);
+  if (outcome === 'requeued') await requeueSubmit(ctx, job, 0);
+  return done;
+}
+
+/** Replaces the run's (completed) submit job with a new one, so the id stays the run's one id. */
+async function requeueSubmit(ctx: WorkerContext, job: CloneJob, delayMs: number): Promise<void> {
+  await ctx.queues.cloneSubmit.remove(jobIds.submit(job.id, job.run));
+  await enqueue(ctx.queues, 'cloneSubmit', [submitJob(job, delayMs)]);
+}
+
 /** The task failed upstream for a reason worth another try: a fresh submission of the same run. */
 async function resubmit(ctx: WorkerContext, job: CloneJob, failure: Failure): Promise<void> {
   const queued = await transitionCloneJob(ctx.db, {
@@ -187,14 +218,11 @@ async function resubmit(ctx: WorkerContext, job: CloneJob, failure: Failure): Pr
     detail: { resubmit: true, code: failure.code },
   });
   if (!queued) return;
-  // The run's submit job has completed; it is replaced so the id stays the run's one id.
-  await ctx.queues.cloneSubmit.remove(jobIds.submit(job.id, job.run));
-  await enqueue(ctx.queues, 'cloneSubmit', [
-    submitJob(
-      job,
-      backoffDelay(job.attempts, ctx.config.RETRY_BASE_DELAY_MS, ctx.config.RETRY_MAX_DELAY_MS),
-    ),
-  ]);
+  await requeueSubmit(
+    ctx,
+    job,
+    backoffDelay(job.attempts, ctx.config.RETRY_BASE_DELAY_MS, ctx.config.RETRY_MAX_DELAY_MS),
+  );
 }
 
 /**

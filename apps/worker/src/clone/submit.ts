@@ -1,20 +1,28 @@
 import { getCloneJob, transitionCloneJob } from '@voxline/db';
-import { type ParsedPayloadOf, slotHolder } from '@voxline/queue';
-import { encodeUpstreamVoiceId, isRunningHubError } from '@voxline/runninghub';
+import { catalog, type ParsedPayloadOf, slotHolder } from '@voxline/queue';
+import { isRunningHubError, type TaskResponse } from '@voxline/runninghub';
 import type { WorkerContext } from '../context.js';
 import { jitter } from '../step.js';
-import { done, park, type StepOutcome } from '../step-outcome.js';
+import { delay, done, fail, park, type StepOutcome } from '../step-outcome.js';
 import { resolveAmbiguousSubmit } from './ambiguous.js';
 import { recordSuccess } from './outcomes.js';
-import { enqueuePoll, ensurePollJob } from './poll-jobs.js';
+import { clearFinishedPoll, enqueuePoll, ensurePollJob } from './poll-jobs.js';
+import { taskShape } from './poll-schedule.js';
+import { prepareSubmission } from './prepare.js';
+import { sendTask } from './send.js';
 import { submitErrorOutcome } from './submit-errors.js';
+import { requeueForMissingVoice } from './voice-missing.js';
 
 type SubmitPayload = ParsedPayloadOf<'cloneSubmit'>;
 
+// The previous task's poll step hands the job back and ends within a few round trips.
+const POLL_ENDING_WAIT_MS = 100;
+
 /**
- * The submit step: take an upstream slot, submit, hand the task to a poll job. Decisions about
- * upstream errors are made here, with Postgres as the record; an error thrown from here is an
- * infrastructure failure (a database outage mid-step), left to BullMQ's own retries.
+ * The submit step, for both kinds of task: prepare it (a speech line's voice, which it may wait
+ * for without a slot), take an upstream slot, submit, hand the task to a poll job. Decisions
+ * about upstream errors are made here, with Postgres as the record; an error thrown from here is
+ * an infrastructure failure (a database outage mid-step), left to BullMQ's own retries.
  */
 export async function submitStep(
   ctx: WorkerContext,
@@ -35,6 +43,14 @@ export async function submitStep(
     job = resolved.job;
   }
   if (job.status !== 'queued') return done;
+
+  const prepared = await prepareSubmission(ctx, job, bullJobId, data);
+  if (prepared.kind === 'outcome') return prepared.outcome;
+  job = prepared.job;
+  // Only a run that already submitted can have a poll job (see clearFinishedPoll).
+  if (job.attempts > 0 && (await clearFinishedPoll(ctx, job)) === 'busy') {
+    return delay(POLL_ENDING_WAIT_MS);
+  }
 
   const holder = slotHolder(job);
   const leaseMs = ctx.config.RUNNINGHUB_REQUEST_TIMEOUT_MS + ctx.config.SLOT_LEASE_MARGIN_MS;
@@ -61,29 +77,35 @@ export async function submitStep(
     return done;
   }
 
-  let task: Awaited<ReturnType<typeof ctx.upstream.submitVoiceClone>>;
+  const attempts = submitting.attempts + 1;
+  // A speech line of a voxline voice: the upstream id it is sent with, which a "voice missing"
+  // answer (now or when its task ends) is about.
+  const upstreamVoiceId = prepared.voxlineVoice ? (prepared.voiceId ?? undefined) : undefined;
+  let task: TaskResponse;
   try {
-    const request = job.request;
-    task = await ctx.upstream.submitVoiceClone(
-      ctx.config.UNIQUE_VOICE_IDS
-        ? {
-            ...request,
-            custom_voice_id: encodeUpstreamVoiceId(
-              request.custom_voice_id,
-              job.id,
-              submitting.attempts + 1,
-            ),
-          }
-        : request,
-    );
+    task = await sendTask(ctx, submitting, attempts, prepared.voiceId);
   } catch (error) {
     await ctx.slots.release(holder);
     if (!isRunningHubError(error)) throw error;
+    if (error.voiceMissing && submitting.voiceId && upstreamVoiceId) {
+      const outcome = await requeueForMissingVoice(
+        ctx,
+        { ...submitting, voiceId: submitting.voiceId },
+        {
+          from: 'submitting',
+          upstreamVoiceId,
+          error,
+          source: { queue: catalog.cloneSubmit.queue, jobId: bullJobId, attempts },
+        },
+      );
+      // Queued again: run this step again at once; it waits for the voice's new clone.
+      if (outcome === 'requeued') return delay(0);
+      return outcome === 'failed' ? fail(error.code ?? 'VOICE_MISSING', error.message) : done;
+    }
     const log = ctx.logger.child({ jobId: job.id, batchId: job.batchId, tenantId: job.tenantId });
     return submitErrorOutcome(ctx, submitting, bullJobId, error, log);
   }
 
-  const attempts = submitting.attempts + 1;
   if (task.terminal && task.status === 'SUCCESS' && task.audio) {
     // Seen in an official script: a submit can come back already finished.
     await ctx.slots.release(holder);
@@ -95,10 +117,15 @@ export async function submitStep(
   // carries the id and adopts the task, so the window in which a crash costs a duplicate
   // submission is only the HTTP call itself.
   const submittedAt = Date.now();
-  const estimate = await ctx.schedule.estimate(job.request.model, job.request.text.length);
+  const estimate = await ctx.schedule.estimate(taskShape(job));
   const firstPoll = ctx.schedule.nextDelay(estimate, 0);
   await ctx.slots.hold(holder, firstPoll + ctx.config.SLOT_LEASE_MARGIN_MS);
-  await enqueuePoll(ctx, job, { taskId: task.taskId, submittedAt }, firstPoll);
+  await enqueuePoll(
+    ctx,
+    job,
+    { taskId: task.taskId, submittedAt, ...(upstreamVoiceId ? { upstreamVoiceId } : {}) },
+    firstPoll,
+  );
   await transitionCloneJob(ctx.db, {
     tenantId: job.tenantId,
     id: job.id,
@@ -111,7 +138,11 @@ export async function submitStep(
       errorCode: null,
       errorMessage: null,
     },
-    detail: { taskId: task.taskId, attempt: attempts },
+    detail: {
+      taskId: task.taskId,
+      attempt: attempts,
+      ...(prepared.voiceId ? { voiceId: prepared.voiceId } : {}),
+    },
   });
   return done;
 }
