@@ -48,4 +48,7 @@ export const apiEnv = z.object({
   // `metadata` is the caller's own JSON, stored and echoed back (and in every webhook): bounded
   // so it cannot grow rows and events without limit.
   METADATA_MAX_BYTES: z.coerce.number().int().min(2).max(1_048_576).default(16_384),
+  // The API's public address: clones' `audio.url` (and their webhooks) point at voxline's own
+  // copy under it. Unset, http://HOST:PORT.
+  PUBLIC_BASE_URL: z.url({ protocol: /^https?$/ }).optional(),
 });

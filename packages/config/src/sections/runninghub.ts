@@ -17,4 +17,8 @@ export const runninghubEnv = z.object({
   // line in one voice: each submission gets the given id plus a per-job, per-attempt suffix.
   // Turn off only for an upstream that accepts repeated ids.
   UNIQUE_VOICE_IDS: z.stringbool().default(true),
+  // The API's address as RunningHub can reach it: every submit then carries a webhookUrl under
+  // it (/callbacks/runninghub/<token>), and a callback makes the task's poll run at once.
+  // Unset, voxline only polls.
+  RUNNINGHUB_CALLBACK_BASE_URL: z.url({ protocol: /^https?$/ }).optional(),
 });

@@ -24,6 +24,12 @@ export const workerEnv = z.object({
   // Official clients stop polling after 600-1800 s; a task older than this is failed.
   POLL_DEADLINE_MS: z.coerce.number().int().min(1_000).default(1_800_000),
   POLL_MAX_QUERY_ERRORS: z.coerce.number().int().min(0).default(5),
+  // While callbacks keep coming for a kind of task, its polls are only the safety net: the
+  // adaptive delay is multiplied by this. Back to 1 when no callback came for this long.
+  CALLBACK_POLL_STRETCH: z.coerce.number().min(1).max(100).default(4),
+  CALLBACK_TRUST_WINDOW_MS: z.coerce.number().int().min(1_000).default(600_000),
+  // Downloads of a result into the audio store, each a step of its own with backoff.
+  ARCHIVE_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(5),
   // A crash between the upstream accepting a task and us storing its id: resubmit (may pay
   // twice, counted) or fail the job for a human to review.
   AMBIGUOUS_SUBMIT_POLICY: z.enum(['resubmit', 'fail']).default('resubmit'),

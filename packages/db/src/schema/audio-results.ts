@@ -1,5 +1,5 @@
 import type { Usage } from '@voxline/runninghub';
-import { jsonb, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { bigint, integer, jsonb, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
 import { cloneJobs } from './clone-jobs.js';
 
 /** As the client parsed it: a field upstream left out or sent as null is stored as null. */
@@ -17,6 +17,19 @@ export const audioResults = pgTable('audio_results', {
   urlExpiresAt: timestamp('url_expires_at', { withTimezone: true }),
   // The whole upstream response, kept for debugging disputes about a result.
   raw: jsonb('raw').notNull(),
+  // voxline's own copy in the audio store (AUDIO_STORE), read from the stored file itself;
+  // null until archived (and for results stored before the audio store existed).
+  storageKey: text('storage_key'),
+  sha256: text('sha256'),
+  bytes: bigint('bytes', { mode: 'number' }),
+  format: text('format'),
+  contentType: text('content_type'),
+  durationMs: integer('duration_ms'),
+  sampleRate: integer('sample_rate'),
+  channels: integer('channels'),
+  archivedAt: timestamp('archived_at', { withTimezone: true }),
+  // Set when AUDIO_RETENTION_DAYS removed the stored file.
+  purgedAt: timestamp('purged_at', { withTimezone: true }),
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
 });
 

@@ -66,6 +66,16 @@ export const cloneJobs = pgTable(
     // (usage.consumeMoney, which may be absent).
     estimatedCost: money('estimated_cost').notNull().default(0),
     actualCost: money('actual_cost'),
+    // SHA-256 of the canonical upstream request (kind, model, voice, text, settings): a line
+    // with the same hash as a stored result of the tenant reuses its audio instead of paying.
+    canonicalHash: text('canonical_hash'),
+    // The line whose stored audio this one reused (it made no upstream call), and what the
+    // upstream call would have cost by the price list.
+    reusedFrom: uuid('reused_from'),
+    savedCost: money('saved_cost'),
+    // SHA-256 of the per-submission token in the webhookUrl sent upstream; the callback route
+    // finds the line by it. Only the hash is kept: the token is the callback's only credential.
+    callbackTokenHash: text('callback_token_hash'),
     errorCode: text('error_code'),
     errorMessage: text('error_message'),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
@@ -79,6 +89,13 @@ export const cloneJobs = pgTable(
     // GET /v1/batches/:id/clones (?status=) pages by line index; counts group by status.
     index('clone_jobs_batch_line_idx').on(t.batchId, t.lineIndex),
     index('clone_jobs_batch_status_idx').on(t.batchId, t.status),
+    // Reuse looks up the tenant's succeeded lines by request hash.
+    index('clone_jobs_tenant_canonical_idx')
+      .on(t.tenantId, t.canonicalHash)
+      .where(sql`${t.canonicalHash} is not null and ${t.status} = 'succeeded'`),
+    uniqueIndex('clone_jobs_callback_token_uq')
+      .on(t.callbackTokenHash)
+      .where(sql`${t.callbackTokenHash} is not null`),
     // Lines of a voice that are not terminal: woken when it is ready, refused a DELETE.
     index('clone_jobs_voice_active_idx')
       .on(t.voiceId)
