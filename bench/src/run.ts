@@ -16,6 +16,7 @@ import { dropDatabase, openDatabase, recreateDatabase } from './services/databas
 import { machineCpu } from './services/processes.js';
 import { adminRedis, deleteAllPrefixes } from './services/redis.js';
 import { acceptSuite } from './suites/accept.js';
+import { costSuite } from './suites/cost.js';
 import { memorySuite } from './suites/memory.js';
 import { pipelineSuite } from './suites/pipeline.js';
 import { pollingSuite } from './suites/polling.js';
@@ -30,6 +31,7 @@ const SUITES: Record<string, (ctx: BenchContext) => Promise<Section>> = {
   polling: pollingSuite,
   memory: memorySuite,
   scale: scaleSuite,
+  cost: costSuite,
 };
 
 const { values } = parseArgs({

@@ -4,12 +4,16 @@ import {
   type BatchBody,
   idempotencyKey,
   type PlannedBatch,
+  type Speaker,
+  type SpeechDefaults,
+  speakerFields,
   splitIntoBatches,
 } from '../src/enqueue/batches.js';
 import { mapLineErrors } from '../src/enqueue/enqueue.js';
 import type { BatchLine, Voice } from '../src/input/schema.js';
 
 const voice: Voice = { audio: 'https://cdn.example.com/v.wav', custom_voice_id: 'narrator01' };
+const speaker: Speaker = { kind: 'inline', voice };
 
 async function* lines(texts: string[], firstLine = 1) {
   for (const [i, text] of texts.entries()) {
@@ -19,11 +23,20 @@ async function* lines(texts: string[], firstLine = 1) {
 
 async function split(
   texts: string[],
-  options: { batchSize?: number; maxBodyBytes?: number; salt?: string; voice?: Voice } = {},
+  options: {
+    batchSize?: number;
+    maxBodyBytes?: number;
+    salt?: string;
+    speaker?: Speaker;
+    defaults?: SpeechDefaults;
+    maxCost?: () => number;
+  } = {},
 ): Promise<PlannedBatch[]> {
   const out: PlannedBatch[] = [];
   for await (const b of splitIntoBatches(lines(texts), {
-    voice: options.voice ?? voice,
+    speaker: options.speaker ?? speaker,
+    defaults: options.defaults,
+    maxCost: options.maxCost,
     batchSize: options.batchSize ?? 10_000,
     maxBodyBytes: options.maxBodyBytes ?? 8 * 1024 * 1024,
     salt: options.salt,
@@ -64,6 +77,41 @@ describe('splitIntoBatches', () => {
   it('sends nothing for no lines', async () => {
     expect(await split([])).toEqual([]);
   });
+
+  it("asks for each batch's budget when it is cut, after the batch before it was sent", async () => {
+    let left = 10;
+    const budgets: number[] = [];
+    for await (const b of splitIntoBatches(lines(texts(25)), {
+      speaker,
+      batchSize: 10,
+      maxBodyBytes: 8 * 1024 * 1024,
+      maxCost: () => left,
+    })) {
+      budgets.push(b.body.max_cost as number);
+      // What sending the batch leaves of the budget.
+      left -= 3;
+    }
+    expect(budgets).toEqual([10, 7, 4]);
+  });
+});
+
+describe('speakerFields', () => {
+  it('names the voice one way per speaker, with the speech defaults but for a per-line clone', () => {
+    const defaults: SpeechDefaults = { model: 'speech-2.8-hd', speech: { speed: 1.2 } };
+    expect(speakerFields({ kind: 'voice', voiceId: 'v1' }, defaults)).toEqual({
+      voice_id: 'v1',
+      model: 'speech-2.8-hd',
+      speech: { speed: 1.2 },
+    });
+    expect(speakerFields({ kind: 'system_voice', name: 'Wise_Woman' }, {})).toEqual({
+      system_voice: 'Wise_Woman',
+    });
+    expect(speakerFields({ kind: 'inline', voice }, { speech: {} })).toEqual({ voice });
+    expect(speakerFields({ kind: 'per_line_clone', voice }, defaults)).toEqual({
+      voice,
+      per_line_clone: true,
+    });
+  });
 });
 
 describe('idempotency keys', () => {
@@ -88,14 +136,16 @@ describe('idempotency keys', () => {
 
   it('change with the voice, and with a salt (to send the same file again on purpose)', async () => {
     const base = await split(texts(5));
-    const otherVoice = await split(texts(5), { voice: { ...voice, model: 'speech-2.8-hd' } });
+    const otherVoice = await split(texts(5), {
+      speaker: { kind: 'inline', voice: { ...voice, model: 'speech-2.8-hd' } },
+    });
     const salted = await split(texts(5), { salt: 'second take' });
     expect(otherVoice[0]?.idempotencyKey).not.toBe(base[0]?.idempotencyKey);
     expect(salted[0]?.idempotencyKey).not.toBe(base[0]?.idempotencyKey);
   });
 
   it('tell batches of the same lines at another position apart', () => {
-    const body: BatchBody = { voice, lines: [{ text: 'Same.' }] };
+    const body: BatchBody = { voice_id: 'v1', lines: [{ text: 'Same.' }] };
     expect(idempotencyKey(body, 0)).not.toBe(idempotencyKey(body, 1));
   });
 });

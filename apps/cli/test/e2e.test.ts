@@ -36,7 +36,7 @@ async function file(name: string, content: string): Promise<string> {
 }
 
 describe('voxline enqueue --wait --json --out', () => {
-  it('sends a CSV in batches, waits, writes the results, and does not duplicate on a re-run', async () => {
+  it('sends a CSV in batches spoken with one voice cloned once, writes the results with their cost, and does not duplicate on a re-run', async () => {
     const rows = ['text,ref,model'];
     const expected: Array<{ ref: string; line: number; fails: boolean }> = [];
     let line = 1;
@@ -73,6 +73,15 @@ describe('voxline enqueue --wait --json --out', () => {
     expect(summary.batches).toHaveLength(3);
     expect(summary.batches.map((b: { lines: number }) => b.lines)).toEqual([10, 10, 3]);
     expect(summary.batches.every((b: { replayed: boolean }) => !b.replayed)).toBe(true);
+    // What the lines cost, against the batches' estimate (the first batch's also holds the
+    // voice's clone: it created the voice, the two after it reused it).
+    expect(summary.cost.currency).toBe('CNY');
+    expect(summary.cost.estimated).toBeCloseTo(
+      summary.batches.reduce((n: number, b: { estimated_cost: number }) => n + b.estimated_cost, 0),
+      6,
+    );
+    expect(summary.cost.spent).toBeGreaterThan(3.12);
+    expect(summary.cost.spent).toBeLessThan(summary.cost.estimated);
 
     const results = parse(await readFile(out, 'utf8'), { columns: true }) as Array<
       Record<string, string>
@@ -87,24 +96,39 @@ describe('voxline enqueue --wait --json --out', () => {
       'error_message',
       'clone_id',
       'batch_id',
+      'kind',
+      'voice_id',
+      'cost_estimated',
+      'cost_actual',
+      'currency',
     ]);
+    const jobs = await db.db.select().from(cloneJobs);
+    const voiceClones = jobs.filter((j) => j.kind === 'voice_clone');
+    // One voice for the three batches, cloned once; every line a speech call with it.
+    expect(voiceClones).toHaveLength(1);
+    const voiceId = voiceClones[0]?.voiceId;
+    expect(voiceId).toBeTruthy();
     results.forEach((row, i) => {
       const want = expected[i];
       expect(row.ref).toBe(want?.ref);
       expect(Number(row.line)).toBe(want?.line);
+      expect(row).toMatchObject({ kind: 'speech', voice_id: voiceId, currency: 'CNY' });
+      expect(Number(row.cost_estimated)).toBeGreaterThan(0);
       if (want?.fails) {
         expect(row).toMatchObject({ status: 'failed', audio_url: '', error_code: '1505' });
         expect(row.error_message).toMatch(/REAL_PERSON_PROHIBITED/);
+        expect(row.cost_actual).toBe('');
       } else {
         expect(row.status).toBe('succeeded');
         expect(row.audio_url).toMatch(new RegExp(`^${sim.url}/files/.+\\.wav\\?`));
         expect(row.error_code).toBe('');
+        expect(Number(row.cost_actual)).toBeGreaterThan(0);
       }
     });
     // Per-line overrides reached the stored request.
-    const jobs = await db.db.select().from(cloneJobs);
-    expect(jobs).toHaveLength(23);
-    expect(jobs.filter((j) => j.request.model === 'speech-2.6-hd')).toHaveLength(7);
+    const lines = jobs.filter((j) => j.kind === 'speech');
+    expect(lines).toHaveLength(23);
+    expect(lines.filter((j) => j.request.model === 'speech-2.6-hd')).toHaveLength(7);
 
     // The same command again (a re-run after a crash): every batch is the one already there.
     const again = await runCli(args, env, dir);
@@ -114,7 +138,7 @@ describe('voxline enqueue --wait --json --out', () => {
       summary.batches.map((b: { id: string }) => b.id),
     );
     expect(replay.batches.every((b: { replayed: boolean }) => b.replayed)).toBe(true);
-    expect(await db.db.select().from(cloneJobs)).toHaveLength(23);
+    expect(await db.db.select().from(cloneJobs)).toHaveLength(24);
   });
 
   it("maps the API's field errors to lines of the file, and sends nothing for a bad file", async () => {
@@ -137,11 +161,45 @@ describe('voxline enqueue --wait --json --out', () => {
   });
 });
 
+describe('voxline enqueue --per-line-clone', () => {
+  it('clones the voice once a line, as before voices', async () => {
+    const txt = await file('clones.txt', 'One clone.\nAnother clone.\n');
+    const run = await runCli(
+      [
+        'enqueue',
+        txt,
+        ...VOICE,
+        '--per-line-clone',
+        '--model',
+        'speech-2.6-hd',
+        '--wait',
+        '--json',
+      ],
+      env,
+      dir,
+    );
+    expect(run.code, run.stderr).toBe(0);
+    const summary = JSON.parse(run.stdout);
+    // 3.12 CNY a line.
+    expect(summary.cost).toEqual({ spent: 6.24, estimated: 6.24, currency: 'CNY' });
+    const jobs = (await db.db.select().from(cloneJobs)).filter(
+      (j) => j.batchId === summary.batches[0].id,
+    );
+    expect(jobs.map((j) => [j.kind, j.voiceId, j.request.model])).toEqual([
+      ['voice_clone', null, 'speech-2.6-hd'],
+      ['voice_clone', null, 'speech-2.6-hd'],
+    ]);
+  });
+});
+
 describe('Ctrl-C during --wait', () => {
   it('leaves the batch running, says how to follow it, and exits 130', async () => {
     const txt = await file('slow.txt', 'This one finishes.\nThis one never does [[sim:never]]\n');
     const enqueue = new CliProcess(['enqueue', txt, ...VOICE, '--wait'], env, dir);
-    const [, batchId] = (await enqueue.waitForOutput(/accepted as (\S+)/)) as [string, string];
+    const [, batchId] = (await enqueue.waitForOutput(/accepted as ([0-9a-f-]+)/)) as [
+      string,
+      string,
+    ];
     await enqueue.waitForOutput(/progress: /);
     enqueue.child.kill('SIGINT');
     const run = await enqueue.exited;

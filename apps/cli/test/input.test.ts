@@ -4,9 +4,12 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkFile } from '../src/enqueue/enqueue.js';
 import { formatOf, type InputItem, readItems } from '../src/input/read.js';
-import { lineSchema } from '../src/input/schema.js';
+import { lineSchema, toBatchLine } from '../src/input/schema.js';
 
-const schema = lineSchema({ voiceIdMinLength: 8 });
+// Lines cloned one by one (`--per-line-clone`) may override every voice field; speech lines
+// (the default) their speech model and settings.
+const schema = lineSchema({ voiceIdMinLength: 8, mode: 'per_line_clone' });
+const speech = lineSchema({ voiceIdMinLength: 8, mode: 'speech' });
 let dir: string;
 
 beforeAll(async () => {
@@ -16,11 +19,11 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function read(name: string, content: string): Promise<InputItem[]> {
+async function read(name: string, content: string, using = schema): Promise<InputItem[]> {
   const file = join(dir, name);
   await writeFile(file, content);
   const items: InputItem[] = [];
-  for await (const item of readItems(file, formatOf(file), schema)) items.push(item);
+  for await (const item of readItems(file, formatOf(file), using)) items.push(item);
   return items;
 }
 
@@ -124,6 +127,75 @@ describe('csv', () => {
     expect(await read('empty.csv', '')).toEqual([
       { line: 1, fatal: true, error: 'the CSV has no header row' },
     ]);
+  });
+});
+
+describe('speech lines', () => {
+  it('read the speech model and settings from CSV cells, and send the settings as `speech`', async () => {
+    const items = await read(
+      's.csv',
+      [
+        'text,ref,model,speed,pitch,emotion,english_normalization,pronunciation_dict,system_voice',
+        'One.,a,speech-2.8-hd,1.25,-2,happy,yes,ASAP/As soon as possible; omg/oh my god,',
+        'Two.,b,,,,,,,Wise_Woman',
+      ].join('\n'),
+      speech,
+    );
+    expect(items).toEqual([
+      {
+        line: 2,
+        record: {
+          text: 'One.',
+          ref: 'a',
+          model: 'speech-2.8-hd',
+          speed: 1.25,
+          pitch: -2,
+          emotion: 'happy',
+          english_normalization: true,
+          pronunciation_dict: ['ASAP/As soon as possible', 'omg/oh my god'],
+        },
+      },
+      { line: 3, record: { text: 'Two.', ref: 'b', system_voice: 'Wise_Woman' } },
+    ]);
+    const [first] = items;
+    if (!first || !('record' in first)) throw new Error('no record');
+    expect(toBatchLine(first.record)).toEqual({
+      text: 'One.',
+      ref: 'a',
+      model: 'speech-2.8-hd',
+      speech: {
+        speed: 1.25,
+        pitch: -2,
+        emotion: 'happy',
+        english_normalization: true,
+        pronunciation_dict: ['ASAP/As soon as possible', 'omg/oh my god'],
+      },
+    });
+    expect(toBatchLine({ text: 'Plain.' })).toEqual({ text: 'Plain.' });
+  });
+
+  it('refuse clone fields, models without a speech endpoint and settings out of range', async () => {
+    const items = await read(
+      's.ndjson',
+      [
+        '{"text":"a","accuracy":0.5}',
+        '{"text":"a","model":"speech-2.5-hd-preview"}',
+        '{"text":"a","speed":3,"pitch":0.5}',
+        '{"text":"a","system_voice":"Nobody"}',
+      ].join('\n'),
+      speech,
+    );
+    expect(items.map((i) => ('error' in i ? `${i.line}: ${i.error}` : `${i.line}: ok`))).toEqual([
+      '1: unknown field accuracy',
+      expect.stringMatching(/^2: model must be one of speech-02-hd, speech-02-turbo/),
+      '3: speed must be between 0.5 and 2; pitch must be an integer',
+      expect.stringMatching(/^4: system_voice must be one of Wise_Woman/),
+    ]);
+    const header = await read('h.csv', 'text,accuracy\nhello,0.5\n', speech);
+    expect(header[0]).toMatchObject({
+      fatal: true,
+      error: expect.stringMatching(/unknown column "accuracy"/),
+    });
   });
 });
 

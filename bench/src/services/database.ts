@@ -1,5 +1,4 @@
 import {
-  type CloneRequest,
   createDb,
   createTenant,
   type DbHandle,
@@ -9,6 +8,7 @@ import {
   runMigrations,
 } from '@voxline/db';
 import { enqueue, jobIds, PRIORITY, type Queues } from '@voxline/queue';
+import type { VoiceCloneParams } from '@voxline/runninghub';
 import pg from 'pg';
 
 /** The database the bench owns: dropped and recreated at the start of every run. */
@@ -65,7 +65,8 @@ export async function benchTenant(db: DbHandle): Promise<{ id: string; apiKey: s
 // Exempt from the API's SSRF check by AUDIO_URL_ALLOWLIST: the bench machine needs no DNS.
 export const AUDIO_HOST = 'cdn.example.com';
 
-export const VOICE: Omit<CloneRequest, 'text'> = {
+/** The voice of the lines `loadBatch` writes: each line is one voice-clone call. */
+export const VOICE: Omit<VoiceCloneParams, 'text'> = {
   audio: `https://${AUDIO_HOST}/voices/narrator.wav`,
   custom_voice_id: 'narrator01',
   need_noise_reduction: false,

@@ -25,10 +25,15 @@ export async function adminTenant(url: string): Promise<string> {
   return ((await res.json()) as { api_key: string }).api_key;
 }
 
+/**
+ * A batch of one voice-clone call a line: the same rows and jobs as `loadBatch` writes, which
+ * the figures compare against (a speech batch would add its voice's clone job to them).
+ */
 export function batchBody(texts: string[]): string {
   const { audio, custom_voice_id, model } = VOICE;
   return JSON.stringify({
     voice: { audio, custom_voice_id, model },
+    per_line_clone: true,
     lines: texts.map((text) => ({ text })),
   });
 }

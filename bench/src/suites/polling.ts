@@ -43,7 +43,8 @@ const BUCKETS = [
 
 async function estimates(ctx: BenchContext, prefix: string): Promise<number[]> {
   const hash = await ctx.redis.hgetall(`${prefix}:task-durations`);
-  return BUCKETS.map((b) => Number(hash[`${VOICE.model}|${b.index}`] ?? Number.NaN));
+  // Keyed by kind, model and bucket: the lines here are voice-clone calls.
+  return BUCKETS.map((b) => Number(hash[`voice_clone|${VOICE.model}|${b.index}`] ?? Number.NaN));
 }
 
 const durationsIn = (tasks: SimTaskView[], b: (typeof BUCKETS)[number]) =>

@@ -12,8 +12,10 @@ import {
   errorResponse,
   redriveResponse,
   tenantCreatedResponse,
+  voiceListResponse,
+  voiceResponse,
 } from '@voxline/contract';
-import type { z } from 'zod';
+import { z } from 'zod';
 import type { BatchBody } from '../enqueue/batches.js';
 
 /** An answer of the API that is not a success, or no answer at all (`status` 0). */
@@ -37,6 +39,7 @@ export interface ClientOptions {
 
 interface RequestOptions {
   auth: 'tenant' | 'admin' | 'none';
+  /** Sent as JSON, or as multipart/form-data when it is a FormData. */
   body?: unknown;
   headers?: Record<string, string>;
   /** Extra attempts when the API is unreachable or answers 502/503/504/429. */
@@ -95,7 +98,7 @@ export class ApiClient {
   }
 
   async request<S extends z.ZodType>(
-    method: 'GET' | 'POST',
+    method: 'GET' | 'POST' | 'DELETE',
     path: string,
     schema: S,
     options: RequestOptions,
@@ -103,8 +106,15 @@ export class ApiClient {
     const headers: Record<string, string> = { accept: 'application/json', ...options.headers };
     const authorization = this.authorization(options.auth);
     if (authorization) headers.authorization = authorization;
-    if (options.body !== undefined) headers['content-type'] = 'application/json';
-    const body = options.body === undefined ? undefined : JSON.stringify(options.body);
+    // fetch sets a FormData's content type itself, with its boundary.
+    const multipart = options.body instanceof FormData;
+    if (options.body !== undefined && !multipart) headers['content-type'] = 'application/json';
+    const body: string | FormData | undefined =
+      options.body === undefined
+        ? undefined
+        : multipart
+          ? (options.body as FormData)
+          : JSON.stringify(options.body);
     const retries = options.retries ?? 0;
 
     for (let attempt = 0; ; attempt++) {
@@ -286,5 +296,53 @@ export class ApiClient {
       auth: 'tenant',
       retries: 3,
     }).then((r) => r.data);
+  }
+
+  /**
+   * `POST /v1/voices`: JSON with an `audio` URL, or multipart with the reference `file`. Safe
+   * to retry: the Idempotency-Key makes a repeated request answer with the same voice.
+   */
+  async createVoice(body: Record<string, unknown> | FormData, idempotencyKey: string) {
+    const r = await this.request('POST', '/v1/voices', voiceResponse, {
+      auth: 'tenant',
+      body,
+      headers: { 'idempotency-key': idempotencyKey },
+      retries: 4,
+      // An upload of a reference file of up to 10 MB over a slow link.
+      timeoutMs: BATCH_TIMEOUT_MS,
+    });
+    return { voice: r.data, replayed: r.headers.get('idempotent-replayed') === 'true' };
+  }
+
+  async getVoice(id: string, signal?: AbortSignal) {
+    try {
+      const r = await this.request('GET', `/v1/voices/${encodeURIComponent(id)}`, voiceResponse, {
+        auth: 'tenant',
+        retries: 3,
+        signal,
+      });
+      return r.data;
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 404) {
+        throw new ApiError(404, error.code, `voice ${id} not found (for this API key)`);
+      }
+      throw error;
+    }
+  }
+
+  listVoices(cursor: string | null, limit: number) {
+    const query = new URLSearchParams({ limit: String(limit) });
+    if (cursor) query.set('cursor', cursor);
+    return this.request('GET', `/v1/voices?${query}`, voiceListResponse, {
+      auth: 'tenant',
+      retries: 3,
+    }).then((r) => r.data);
+  }
+
+  /** `204` with no body; `409 voice_in_use` while lines of it are still to be spoken. */
+  async deleteVoice(id: string): Promise<void> {
+    await this.request('DELETE', `/v1/voices/${encodeURIComponent(id)}`, z.undefined(), {
+      auth: 'tenant',
+    });
   }
 }

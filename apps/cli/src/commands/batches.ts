@@ -2,6 +2,7 @@ import type { BatchResponse as Batch } from '@voxline/contract';
 import type { Command } from 'commander';
 import { apiClient, type GlobalOptions, interruption } from '../context.js';
 import { CliError, printJson, table } from '../output.js';
+import { batchSpent, formatMoney } from '../watch/cost.js';
 import { exitCodeOf, follow, printSummary, reportInterrupted } from '../watch/follow.js';
 import { writeResults } from '../watch/results.js';
 import { DEFAULT_POLL_INTERVAL_MS } from '../watch/watch.js';
@@ -10,7 +11,17 @@ import { apiFlag, positiveInt } from './shared.js';
 
 function batchTable(batches: Batch[]): string {
   return table([
-    ['batch', 'status', 'total', 'queued', 'running', 'succeeded', 'failed', 'canceled'],
+    [
+      'batch',
+      'status',
+      'total',
+      'queued',
+      'running',
+      'succeeded',
+      'failed',
+      'canceled',
+      'spent / estimated',
+    ],
     ...batches.map((b) => [
       b.id,
       b.status,
@@ -20,6 +31,7 @@ function batchTable(batches: Batch[]): string {
       String(b.counts.succeeded),
       String(b.counts.failed),
       String(b.counts.canceled),
+      `${formatMoney(batchSpent(b), b.cost.currency)} / ${formatMoney(b.cost.estimated, b.cost.currency)}`,
     ]),
   ]);
 }

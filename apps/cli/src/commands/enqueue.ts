@@ -1,12 +1,20 @@
-import { readFile } from 'node:fs/promises';
+import { EMOTIONS, SYSTEM_VOICES } from '@voxline/runninghub';
 import type { Command } from 'commander';
 import type { ApiClient } from '../api/client.js';
 import { apiClient, cliConfig, type GlobalOptions, interruption } from '../context.js';
-import { DEFAULT_BATCH_SIZE, DEFAULT_MAX_BODY_BYTES } from '../enqueue/batches.js';
+import {
+  DEFAULT_BATCH_SIZE,
+  DEFAULT_MAX_BODY_BYTES,
+  lineModeOf,
+  type Speaker,
+  type SpeechDefaults,
+} from '../enqueue/batches.js';
 import { checkFile, type SentBatch, sendFile } from '../enqueue/enqueue.js';
+import { parseJsonFlag, type SpeakerFlags, speakerFrom } from '../enqueue/speaker.js';
 import { formatOf, type InputFormat } from '../input/read.js';
-import { describeIssues, lineSchema, type Voice, voiceSchema } from '../input/schema.js';
+import { lineSchema } from '../input/schema.js';
 import { CliError, EXIT, note, printJson } from '../output.js';
+import { formatMoney } from '../watch/cost.js';
 import {
   exitCodeOf,
   type FollowResult,
@@ -16,23 +24,13 @@ import {
 } from '../watch/follow.js';
 import { printLine } from '../watch/progress.js';
 import { DEFAULT_POLL_INTERVAL_MS } from '../watch/watch.js';
-import { apiFlag, positiveInt } from './shared.js';
+import { apiFlag, positiveInt, positiveNumber } from './shared.js';
 
-interface VoiceFlags {
-  voice?: string;
-  audio?: string;
-  voiceId?: string;
-  model?: string;
-  languageBoost?: string;
-  accuracy?: string;
-  noiseReduction?: boolean;
-  volumeNormalization?: boolean;
-}
-
-interface EnqueueFlags extends VoiceFlags {
+interface EnqueueFlags extends SpeakerFlags {
   format?: string;
   webhookUrl?: string;
   metadata?: string;
+  maxCost?: number;
   batchSize: number;
   maxBatchBytes: number;
   idempotencySalt?: string;
@@ -41,62 +39,13 @@ interface EnqueueFlags extends VoiceFlags {
   interval: number;
 }
 
-function parseJsonFlag(flag: string, text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch (error) {
-    throw new CliError('invalid_option', `${flag} is not valid JSON: ${(error as Error).message}`);
-  }
-}
-
-/** The voice from `--voice voice.json`, with any voice flag given on top of it. */
-export async function voiceFrom(flags: VoiceFlags, voiceIdMinLength: number): Promise<Voice> {
-  let base: Record<string, unknown> = {};
-  if (flags.voice) {
-    let text: string;
-    try {
-      text = await readFile(flags.voice, 'utf8');
-    } catch (error) {
-      throw new CliError(
-        'invalid_voice',
-        `cannot read ${flags.voice}: ${(error as Error).message}`,
-      );
-    }
-    const parsed = parseJsonFlag(`--voice ${flags.voice}`, text);
-    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-      throw new CliError('invalid_voice', `${flags.voice} must hold a JSON object`);
-    }
-    base = parsed as Record<string, unknown>;
-  }
-  const given: Record<string, unknown> = {
-    audio: flags.audio,
-    custom_voice_id: flags.voiceId,
-    model: flags.model,
-    language_boost: flags.languageBoost,
-    accuracy: flags.accuracy === undefined ? undefined : Number(flags.accuracy),
-    need_noise_reduction: flags.noiseReduction,
-    need_volume_normalization: flags.volumeNormalization,
-  };
-  const merged = { ...base };
-  for (const [key, value] of Object.entries(given)) if (value !== undefined) merged[key] = value;
-  const result = voiceSchema({ voiceIdMinLength }).safeParse(merged);
-  if (!result.success) {
-    const missing = !merged.audio || !merged.custom_voice_id;
-    throw new CliError(
-      'invalid_voice',
-      missing
-        ? 'a voice needs a reference audio URL and a voice id: --audio URL --voice-id ID, or --voice voice.json'
-        : 'the voice is invalid',
-      describeIssues(result.error, merged),
-    );
-  }
-  return result.data;
-}
-
 export interface EnqueueParams {
   file: string;
   format: InputFormat;
-  voice: Voice;
+  speaker: Speaker;
+  defaults?: SpeechDefaults | undefined;
+  /** The whole file's budget, in the API's currency (CNY). */
+  maxCost?: number | undefined;
   webhookUrl?: string | undefined;
   metadata?: Record<string, unknown> | undefined;
   batchSize: number;
@@ -110,7 +59,10 @@ export interface EnqueueParams {
 
 /** Checks the whole file, then sends it batch by batch. */
 export async function enqueueFile(client: ApiClient, p: EnqueueParams): Promise<SentBatch[]> {
-  const schema = lineSchema({ voiceIdMinLength: p.voiceIdMinLength });
+  const schema = lineSchema({
+    voiceIdMinLength: p.voiceIdMinLength,
+    mode: lineModeOf(p.speaker),
+  });
   let check: Awaited<ReturnType<typeof checkFile>>;
   try {
     check = await checkFile(p.file, p.format, schema);
@@ -136,7 +88,9 @@ export async function enqueueFile(client: ApiClient, p: EnqueueParams): Promise<
     file: p.file,
     format: p.format,
     schema,
-    voice: p.voice,
+    speaker: p.speaker,
+    defaults: p.defaults,
+    maxCost: p.maxCost,
     webhookUrl: p.webhookUrl,
     metadata: p.metadata,
     batchSize: p.batchSize,
@@ -148,8 +102,9 @@ export async function enqueueFile(client: ApiClient, p: EnqueueParams): Promise<
       const what = b.replayed
         ? `already enqueued as ${b.id} (same request; not sent twice)`
         : `accepted as ${b.id}`;
+      const estimate = `, estimated ${formatMoney(b.estimatedCost)}`;
       printLine(
-        `batch ${b.index + 1} (lines ${b.firstLine}-${b.lastLine}, ${b.lines} lines): ${what}`,
+        `batch ${b.index + 1} (lines ${b.firstLine}-${b.lastLine}, ${b.lines} lines): ${what}${estimate}`,
       );
     },
   });
@@ -163,6 +118,7 @@ export function batchJson(b: SentBatch) {
     last_line: b.lastLine,
     idempotency_key: b.idempotencyKey,
     replayed: b.replayed,
+    estimated_cost: b.estimatedCost,
   };
 }
 
@@ -170,6 +126,7 @@ export function followJson(result: FollowResult) {
   return {
     total: result.total,
     counts: result.counts,
+    cost: result.money,
     elapsed_ms: result.elapsedMs,
     rate_per_s: Math.round(result.rate * 100) / 100,
     results_file: result.results?.file ?? null,
@@ -183,17 +140,43 @@ export function enqueueCommand(program: Command): void {
     .description('enqueue a narration file (txt, csv or ndjson) as batches')
     .argument('<file>', 'txt (a line each), csv (a "text" column) or ndjson (objects with "text")')
     .option('--format <format>', 'txt, csv or ndjson (default: from the extension, else txt)')
-    .option('--voice <file>', 'a JSON file with the voice: {"audio": …, "custom_voice_id": …, …}')
-    .option('--audio <url>', 'reference audio (http(s) URL of an MP3 or WAV file)')
+    .option(
+      '--voice <id-or-file>',
+      'a voice id (voxline voices create), or a JSON file with a voice to clone: {"audio": …, "custom_voice_id": …}',
+    )
+    .option('--system-voice <name>', `a MiniMax system voice: ${SYSTEM_VOICES.join(', ')}`)
+    .option('--audio <url>', 'a voice to clone: reference audio (http(s) URL of an MP3 or WAV)')
     .option(
       '--voice-id <id>',
-      'custom_voice_id: 8+ letters/digits/-/_, starts with a letter, has a digit',
+      'a voice to clone: custom_voice_id, 8+ letters/digits/-/_, starts with a letter, has a digit',
     )
-    .option('--model <model>', 'e.g. speech-02-hd (default), speech-2.6-hd, speech-2.8-turbo')
-    .option('--language-boost <language>', 'e.g. English, Chinese, auto')
-    .option('--accuracy <number>', 'clone accuracy, 0 to 1')
-    .option('--noise-reduction', 'need_noise_reduction: true')
-    .option('--volume-normalization', 'need_volume_normalization: true')
+    .option(
+      '--model <model>',
+      'speech model of the lines: speech-02-hd (default), speech-2.8-hd, …; with --per-line-clone the clone model',
+    )
+    .option('--language-boost <language>', 'a voice to clone: e.g. English, Chinese, auto')
+    .option('--accuracy <number>', 'a voice to clone: clone accuracy, 0 to 1')
+    .option('--noise-reduction', 'a voice to clone: need_noise_reduction: true')
+    .option('--volume-normalization', 'a voice to clone: need_volume_normalization: true')
+    .option(
+      '--per-line-clone',
+      'clone the voice once a line (3.12 CNY each) instead of once for the batch',
+    )
+    .option('--speed <n>', 'speech speed, 0.5 to 2')
+    .option('--volume <n>', 'speech volume, 0.1 to 10')
+    .option('--pitch <n>', 'speech pitch, an integer from -12 to 12')
+    .option('--emotion <emotion>', `one of ${EMOTIONS.join(', ')}`)
+    .option('--english-normalization', 'english_normalization: true (numbers read as words)')
+    .option(
+      '--pronunciation <entry>',
+      'a pronunciation_dict entry such as "ASAP/As soon as possible" (repeat for more)',
+      (value: string, previous: string[] = []) => [...previous, value],
+    )
+    .option(
+      '--max-cost <cny>',
+      "the file's budget: a batch that would take the estimate past it is refused (422 budget_exceeded)",
+      positiveNumber,
+    )
     .option('--webhook-url <url>', 'where clone and batch events are delivered')
     .option('--metadata <json>', 'a JSON object stored with each batch and echoed back')
     .option(
@@ -215,7 +198,7 @@ export function enqueueCommand(program: Command): void {
     .option('--wait', 'show progress until every line is done, then a summary')
     .option(
       '--out <file>',
-      'write results.csv (ref, line, status, audio url, error); implies --wait',
+      'write results.csv (ref, line, status, audio url, error, cost); implies --wait',
     )
     .option(
       '--interval <ms>',
@@ -227,9 +210,10 @@ export function enqueueCommand(program: Command): void {
       'after',
       `
 Examples:
+  voxline enqueue chapter1.txt --voice 0193c3d6-5c7e-7a51-9f0e-2b8f4c1d9e21 --wait
   voxline enqueue chapter1.txt --audio https://cdn.example.com/me.wav --voice-id narrator01 --wait
-  voxline enqueue book.csv --voice voice.json --out results.csv
-  voxline enqueue lines.ndjson --voice voice.json --json`,
+  voxline enqueue book.csv --voice voice.json --model speech-2.8-hd --max-cost 50 --out results.csv
+  voxline enqueue lines.ndjson --system-voice Wise_Woman --speed 1.1 --json`,
     )
     .action(async (file: string, flags: EnqueueFlags, command: Command) => {
       const globals = command.optsWithGlobals<GlobalOptions>();
@@ -243,7 +227,7 @@ Examples:
           throw new CliError('invalid_option', (error as Error).message);
         }
       })();
-      const voice = await voiceFrom(flags, config.CUSTOM_VOICE_ID_MIN_LENGTH);
+      const { speaker, defaults } = await speakerFrom(flags, config.CUSTOM_VOICE_ID_MIN_LENGTH);
       let metadata: Record<string, unknown> | undefined;
       if (flags.metadata !== undefined) {
         const parsed = parseJsonFlag('--metadata', flags.metadata);
@@ -262,7 +246,9 @@ Examples:
             ...(await enqueueFile(client, {
               file,
               format,
-              voice,
+              speaker,
+              defaults,
+              maxCost: flags.maxCost,
               webhookUrl: flags.webhookUrl,
               metadata,
               batchSize: flags.batchSize,

@@ -7,6 +7,14 @@ export function positiveInt(value: string): number {
   return n;
 }
 
+export function positiveNumber(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n <= 0) {
+    throw new InvalidArgumentError('must be a positive number');
+  }
+  return n;
+}
+
 /** ` --api URL` when the command was pointed somewhere explicitly, for follow-up hints. */
 export function apiFlag(globals: GlobalOptions): string {
   return globals.api ? ` --api ${globals.api}` : '';

@@ -1,13 +1,15 @@
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { SpeechModel } from '@voxline/runninghub';
 import type { Command } from 'commander';
 import { ApiClient } from '../api/client.js';
 import { cliConfig, type GlobalOptions } from '../context.js';
 import { DEFAULT_BATCH_SIZE, DEFAULT_MAX_BODY_BYTES } from '../enqueue/batches.js';
-import type { Voice } from '../input/schema.js';
 import { CliError } from '../output.js';
 import { runStack } from '../services/stack.js';
+import { createVoice, type VoiceInput } from '../voices/create.js';
+import { characters, costComparison } from '../voices/demo-cost.js';
 import { follow, printSummary } from '../watch/follow.js';
 import { downloadBatch } from './download.js';
 import { enqueueFile } from './enqueue.js';
@@ -33,12 +35,12 @@ export const DEMO_SETTINGS: Record<string, string> = {
 // The simulator accepts any http(s) reference audio without fetching it. The API's address
 // guard resolves hosts, and this machine may have no DNS: the demo's host is allowlisted.
 const DEMO_AUDIO_HOST = 'example.com';
-export const DEMO_VOICE: Voice = {
-  audio: `https://${DEMO_AUDIO_HOST}/voices/narrator.wav`,
-  custom_voice_id: 'narrator01',
-  model: 'speech-02-hd',
+export const DEMO_VOICE: VoiceInput = {
+  url: `https://${DEMO_AUDIO_HOST}/voices/narrator.wav`,
+  name: 'demo narrator',
   language_boost: 'English',
 };
+const DEMO_MODEL: SpeechModel = 'speech-02-hd';
 
 const DEFAULT_READY_TIMEOUT_S = 120;
 
@@ -77,7 +79,7 @@ export function demoCommand(program: Command): void {
   program
     .command('demo')
     .description(
-      'start everything on the simulator, narrate samples/narration.txt with a progress bar, then keep serving',
+      'start everything on the simulator, clone a voice once, narrate samples/narration.txt with it, show the cost, then keep serving',
     )
     .option(
       '--out <file>',
@@ -98,7 +100,7 @@ export function demoCommand(program: Command): void {
         if (config.RUNNINGHUB_BASE_URL) {
           throw new CliError(
             'demo_needs_simulator',
-            `the demo runs on the simulator only: it would send hundreds of paid clones to ${config.RUNNINGHUB_BASE_URL}. Unset RUNNINGHUB_BASE_URL for the demo, or use \`voxline start\` and \`voxline enqueue\``,
+            `the demo runs on the simulator only: it would pay for a voice clone and hundreds of speech calls at ${config.RUNNINGHUB_BASE_URL}. Unset RUNNINGHUB_BASE_URL for the demo, or use \`voxline start\` and \`voxline enqueue\``,
           );
         }
         const allowlist = [config.AUDIO_URL_ALLOWLIST, DEMO_AUDIO_HOST].filter(Boolean).join(',');
@@ -129,13 +131,16 @@ export function demoCommand(program: Command): void {
             stack.say(`tenant "${tenant.name}" created (POST /admin/tenants)`);
             const client = new ApiClient({ baseUrl: stack.apiUrl, apiKey: tenant.api_key });
             const startedAt = Date.now();
+            // One clone for the whole narration; every line is then a speech call with it.
+            const { voice: created } = await createVoice(client, DEMO_VOICE);
             stack.say(
-              `enqueueing ${flags.file} with voice ${DEMO_VOICE.custom_voice_id} (${DEMO_VOICE.audio})`,
+              `voice ${created.id} cloning once from ${DEMO_VOICE.url} (POST /v1/voices); the lines wait for it without holding an upstream slot`,
             );
             const sent = await enqueueFile(client, {
               file: flags.file,
               format: 'txt',
-              voice: DEMO_VOICE,
+              speaker: { kind: 'voice', voiceId: created.id },
+              defaults: { model: DEMO_MODEL },
               batchSize: DEFAULT_BATCH_SIZE,
               maxBatchBytes: DEFAULT_MAX_BODY_BYTES,
               voiceIdMinLength: stack.config.CUSTOM_VOICE_ID_MIN_LENGTH,
@@ -150,6 +155,13 @@ export function demoCommand(program: Command): void {
               startedAt,
             });
             printSummary(result);
+            const voice = await client.getVoice(created.id, signal);
+            stack.say(
+              `voice ${voice.id}: ${voice.status}, upstream id ${voice.upstream_voice_id ?? '-'}, ${voice.clones} clone${voice.clones === 1 ? '' : 's'}`,
+            );
+            for (const line of costComparison(voice, result, await characters(flags.file))) {
+              stack.say(line);
+            }
             const say = (line: string) => stack.say(line);
             const audioDir = join(dirname(flags.out), 'audio');
             const written = [];

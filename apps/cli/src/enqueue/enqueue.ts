@@ -1,6 +1,7 @@
+import { roundPrice } from '@voxline/runninghub';
 import { type ApiClient, ApiError } from '../api/client.js';
 import { type InputFormat, type LineSchema, readItems } from '../input/read.js';
-import type { BatchLine } from '../input/schema.js';
+import { type BatchLine, toBatchLine } from '../input/schema.js';
 import { CliError } from '../output.js';
 import { type PlannedBatch, type SplitOptions, splitIntoBatches } from './batches.js';
 
@@ -40,6 +41,8 @@ export async function checkFile(
 
 export interface SentBatch {
   id: string;
+  /** What the API estimates the batch to cost (`cost.estimated`). */
+  estimatedCost: number;
   index: number;
   lines: number;
   firstLine: number;
@@ -63,7 +66,7 @@ async function* validLines(
         `${file} changed while it was sent: line ${item.line}: ${item.error}`,
       );
     }
-    yield item;
+    yield { line: item.line, record: toBatchLine(item.record) };
   }
 }
 
@@ -88,44 +91,59 @@ export function mapLineErrors(error: ApiError, batch: PlannedBatch): string[] {
 /**
  * The second pass: streams the file again, cuts it into batches and sends each with its
  * Idempotency-Key, one at a time (only one batch is ever in memory). `onBatch` hears of each.
+ * With a budget (`maxCost`, the whole file's), each batch is sent with what is left of it as its
+ * `max_cost`: the API refuses (422 `budget_exceeded`, nothing written) a batch whose estimate
+ * is over that, so the file never passes the budget (the batches before a refused one stay).
  */
 export async function sendFile(
   client: ApiClient,
-  options: SplitOptions & {
+  options: Omit<SplitOptions, 'maxCost'> & {
     file: string;
     format: InputFormat;
     schema: LineSchema;
+    maxCost?: number | undefined;
     signal?: AbortSignal;
     onBatch?: (batch: SentBatch) => void;
   },
 ): Promise<SentBatch[]> {
   const sent: SentBatch[] = [];
-  const batches = splitIntoBatches(
-    validLines(options.file, options.format, options.schema),
-    options,
-  );
+  const budget = options.maxCost;
+  const remaining =
+    budget === undefined
+      ? undefined
+      : () => roundPrice(budget - sent.reduce((sum, b) => sum + b.estimatedCost, 0));
+  const batches = splitIntoBatches(validLines(options.file, options.format, options.schema), {
+    ...options,
+    maxCost: remaining,
+  });
   for await (const planned of batches) {
+    const where = `batch ${planned.index + 1} (lines ${planned.fileLines[0]}-${planned.fileLines.at(-1)} of ${options.file})`;
+    const before =
+      sent.length > 0
+        ? `; the ${sent.length} batch${sent.length > 1 ? 'es' : ''} before it ${sent.length > 1 ? 'were' : 'was'} accepted and keep running (running the same command again does not send ${sent.length > 1 ? 'them' : 'it'} twice)`
+        : '';
+    if (planned.body.max_cost !== undefined && planned.body.max_cost <= 0) {
+      throw new CliError(
+        'budget_exceeded',
+        `${where} was not sent: the batches before it are estimated at the whole --max-cost ${budget}${before}`,
+      );
+    }
     let accepted: Awaited<ReturnType<ApiClient['createBatch']>>;
     try {
       accepted = await client.createBatch(planned.body, planned.idempotencyKey, options.signal);
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;
-      const where = `batch ${planned.index + 1} (lines ${planned.fileLines[0]}-${planned.fileLines.at(-1)} of ${options.file})`;
-      const before =
-        sent.length > 0
-          ? `; the ${sent.length} batch${sent.length > 1 ? 'es' : ''} before it ${sent.length > 1 ? 'were' : 'was'} accepted and keep running (running the same command again does not send ${sent.length > 1 ? 'them' : 'it'} twice)`
-          : '';
       const details = mapLineErrors(error, planned);
-      const apiError = new ApiError(
+      throw new ApiError(
         error.status,
         error.code,
         `${where} was refused: ${error.message}${before}`,
         details.length > 0 ? details : error.details,
       );
-      throw apiError;
     }
     const batch: SentBatch = {
       id: accepted.batch.id,
+      estimatedCost: accepted.batch.cost.estimated,
       index: planned.index,
       lines: planned.body.lines.length,
       firstLine: planned.fileLines[0] ?? 0,

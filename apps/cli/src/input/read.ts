@@ -2,14 +2,15 @@ import { createReadStream } from 'node:fs';
 import { extname } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parse } from 'csv-parse';
-import { type BatchLine, describeIssues, LINE_FIELDS, type lineSchema } from './schema.js';
+import { describeIssues, type FileLine, type lineSchema } from './schema.js';
 
 /**
  * Narration files, read as streams so a 100,000-line file is never held in memory at once:
  *
  * - txt: a line of text per line; blank lines are skipped.
- * - csv: a header row with a `text` column, optionally `ref` and any voice field to override
- *   per line (`model`, `language_boost`, `accuracy`, …); empty cells leave the field unset.
+ * - csv: a header row with a `text` column, optionally `ref` and any field the line schema lets
+ *   a line override (`model`, `speed`, `emotion`, …, or the voice fields of a per-line clone);
+ *   empty cells leave the field unset.
  * - ndjson: a JSON object per line with `text`, optionally `ref` and overrides.
  *
  * Every item carries the 1-based line of the file it starts on, so a bad row is named by line.
@@ -19,7 +20,7 @@ export const INPUT_FORMATS = ['txt', 'csv', 'ndjson'] as const;
 export type InputFormat = (typeof INPUT_FORMATS)[number];
 
 export type InputItem =
-  | { line: number; record: BatchLine }
+  | { line: number; record: FileLine }
   /** `fatal`: the file cannot be read past this point (an unclosed CSV quote). */
   | { line: number; error: string; fatal?: boolean };
 
@@ -95,17 +96,33 @@ const BOOLEAN_CELLS: Record<string, boolean> = {
   '0': false,
 };
 const NUMBER_CELL = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
+const NUMBER_FIELDS = new Set(['accuracy', 'speed', 'volume', 'pitch']);
+const BOOLEAN_FIELDS = new Set([
+  'need_noise_reduction',
+  'need_volume_normalization',
+  'english_normalization',
+]);
+// A cell holds a list of pronunciation entries ("ASAP/As soon as possible") separated by `;`.
+const LIST_SEPARATOR = ';';
 
 /** A CSV cell as the JSON value the API expects; problems are reported, not guessed around. */
 function cellValue(field: string, cell: string): { value: unknown } | { error: string } {
-  if (field === 'accuracy') {
+  if (NUMBER_FIELDS.has(field)) {
     return NUMBER_CELL.test(cell)
       ? { value: Number(cell) }
-      : { error: 'accuracy must be a number between 0 and 1' };
+      : { error: `${field} must be a number` };
   }
-  if (field === 'need_noise_reduction' || field === 'need_volume_normalization') {
+  if (BOOLEAN_FIELDS.has(field)) {
     const value = BOOLEAN_CELLS[cell.toLowerCase()];
     return value === undefined ? { error: `${field} must be true or false` } : { value };
+  }
+  if (field === 'pronunciation_dict') {
+    return {
+      value: cell
+        .split(LIST_SEPARATOR)
+        .map((entry) => entry.trim())
+        .filter((entry) => entry.length > 0),
+    };
   }
   return { value: cell };
 }
@@ -138,10 +155,11 @@ async function* readCsv(file: string, schema: LineSchema): AsyncGenerator<InputI
       if (header === null) {
         header = record.map((name) => name.trim().toLowerCase());
         const problems: string[] = [];
-        const unknown = header.filter((name) => !(LINE_FIELDS as readonly string[]).includes(name));
+        const known = Object.keys(schema.shape);
+        const unknown = header.filter((name) => !known.includes(name));
         if (unknown.length > 0) {
           problems.push(
-            `unknown column${unknown.length > 1 ? 's' : ''} ${unknown.map((u) => `"${u}"`).join(', ')} (known: ${LINE_FIELDS.join(', ')})`,
+            `unknown column${unknown.length > 1 ? 's' : ''} ${unknown.map((u) => `"${u}"`).join(', ')} (known: ${known.join(', ')})`,
           );
         }
         const duplicates = header.filter((name, i) => header?.indexOf(name) !== i);

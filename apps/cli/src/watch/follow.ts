@@ -1,6 +1,7 @@
 import type { BatchResponse as Batch, StatusCounts } from '@voxline/contract';
 import type { ApiClient } from '../api/client.js';
 import { EXIT, formatDuration, note, printJson } from '../output.js';
+import { batchesMoney, formatMoney, type Money } from './cost.js';
 import { createProgress, printLine } from './progress.js';
 import { type ResultSource, type ResultsSummary, writeResults } from './results.js';
 import { sumCounts, watchBatches } from './watch.js';
@@ -18,6 +19,8 @@ export interface FollowResult {
   batches: Batch[];
   total: number;
   counts: StatusCounts;
+  /** What the lines cost (the batches' `cost`), against their estimate. */
+  money: Money | null;
   elapsedMs: number;
   /** Lines finished per second over the whole wait. */
   rate: number;
@@ -57,6 +60,7 @@ export async function follow(
     batches,
     total,
     counts: sumCounts(batches),
+    money: batchesMoney(batches),
     elapsedMs,
     rate: elapsedMs > 0 ? (total * 1000) / elapsedMs : 0,
     results,
@@ -74,6 +78,12 @@ export function printSummary(result: FollowResult): void {
     `done in ${formatDuration(result.elapsedMs)}: ${result.total} lines, ${result.rate.toFixed(1)} lines/s`,
   );
   printLine(`  succeeded ${c.succeeded}, failed ${c.failed}, canceled ${c.canceled}`);
+  if (result.money) {
+    const m = result.money;
+    printLine(
+      `  cost ${formatMoney(m.spent, m.currency)} (estimated ${formatMoney(m.estimated, m.currency)})`,
+    );
+  }
   if (result.results) {
     printLine(`  results (${result.results.rows} rows): ${result.results.file}`);
   }

@@ -1,11 +1,14 @@
 import { type StatusCounts, terminalCount } from '@voxline/contract';
 import cliProgress from 'cli-progress';
 import { formatDuration } from '../output.js';
+import { type Money, moneyText } from './cost.js';
 
 /** What a watcher knows after each poll: the batches' counts added up. */
 export interface Snapshot {
   total: number;
   counts: StatusCounts;
+  /** What the finished lines cost, against the batches' estimate. */
+  money: Money | null;
   /** Set while the API cannot be reached; the watch goes on. */
   problem?: string | undefined;
 }
@@ -69,12 +72,16 @@ export function statusesText(c: StatusCounts): string {
   return shown.map(([n, label]) => `${n} ${label}`).join(', ');
 }
 
-/** One line for logs and non-terminals: `120/300 done (ok 118, failed 2, …) 4.2/s, ETA 43s`. */
+/**
+ * One line for logs and non-terminals:
+ * `120/300 done (succeeded 118, failed 2, …) 4.2 lines/s, ETA 43s, spent 0.41 CNY of 1.05 CNY estimated`.
+ */
 export function progressLine(snapshot: Snapshot, meter: RateMeter): string {
   const c = snapshot.counts;
   const d = describe(snapshot, meter);
   const problem = snapshot.problem ? ` [${snapshot.problem}]` : '';
-  return `${d.done}/${snapshot.total} done (succeeded ${c.succeeded}, failed ${c.failed}, canceled ${c.canceled}; running ${d.active}, queued ${c.queued}) ${d.rate} lines/s, ETA ${d.eta}${problem}`;
+  const money = snapshot.money ? `, ${moneyText(snapshot.money)}` : '';
+  return `${d.done}/${snapshot.total} done (succeeded ${c.succeeded}, failed ${c.failed}, canceled ${c.canceled}; running ${d.active}, queued ${c.queued}) ${d.rate} lines/s, ETA ${d.eta}${money}${problem}`;
 }
 
 // While a bar is drawn, lines from elsewhere (the services `voxline demo` runs) must be
@@ -110,7 +117,7 @@ export function createProgress(mode: 'bar' | 'lines' | 'none'): ProgressView {
         // Progress, pace and ETA first: a narrow terminal cuts the line from the right.
         // (`eta` and `rate` are names cli-progress fills itself, hence `etaText`/`rateText`.)
         format:
-          '{bar} {percentage}% {value}/{total} | {rateText} lines/s | ETA {etaText} | {statuses}{problem}',
+          '{bar} {percentage}% {value}/{total} | {rateText} lines/s | ETA {etaText} | {statuses}{money}{problem}',
         barCompleteChar: '\u2588',
         barIncompleteChar: '\u2591',
         barsize: 24,
@@ -132,6 +139,7 @@ export function createProgress(mode: 'bar' | 'lines' | 'none'): ProgressView {
           statuses: statusesText(snapshot.counts),
           rateText: d.rate,
           etaText: d.eta,
+          money: snapshot.money ? ` | ${moneyText(snapshot.money)}` : '',
           problem: snapshot.problem ? ` | ${snapshot.problem}` : '',
         };
         if (!bar) bar = multibar.create(snapshot.total, d.done, payload);

@@ -14,6 +14,11 @@ export const RESULT_COLUMNS = [
   'error_message',
   'clone_id',
   'batch_id',
+  'kind',
+  'voice_id',
+  'cost_estimated',
+  'cost_actual',
+  'currency',
 ] as const;
 
 /** RFC 4180 quoting: only when a field needs it. */
@@ -88,6 +93,11 @@ function row(clone: Clone, line: number | null, batchId: string): string {
     clone.error?.message,
     clone.id,
     clone.batch_id ?? batchId,
+    clone.kind,
+    clone.voice_id,
+    clone.cost.estimated,
+    clone.cost.actual,
+    clone.cost.currency,
   ]
     .map(csvField)
     .join(',');

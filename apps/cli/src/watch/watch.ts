@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type BatchResponse as Batch, type StatusCounts, terminalCount } from '@voxline/contract';
 import { type ApiClient, ApiError } from '../api/client.js';
+import { batchesMoney } from './cost.js';
 import type { Snapshot } from './progress.js';
 
 export const DEFAULT_POLL_INTERVAL_MS = 1_000;
@@ -60,6 +61,7 @@ export async function watchBatches(
         {
           total: batches.reduce((n, b) => n + b.total, 0),
           counts: sumCounts(batches),
+          money: batchesMoney(batches),
           problem,
         },
         batches,
