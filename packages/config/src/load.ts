@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { isLoopbackHost } from './hosts.js';
 import { apiEnv } from './sections/api.js';
+import { audioStoreEnv } from './sections/audio-store.js';
 import { cliEnv } from './sections/cli.js';
 import { coreEnv, DEFAULT_REDIS_URL } from './sections/core.js';
 import { runninghubEnv } from './sections/runninghub.js';
@@ -19,6 +20,7 @@ export const envSchema = z
     ...workerEnv.shape,
     ...voicesEnv.shape,
     ...webhooksEnv.shape,
+    ...audioStoreEnv.shape,
     ...simEnv.shape,
     ...cliEnv.shape,
   })

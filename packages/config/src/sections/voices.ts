@@ -27,7 +27,11 @@ export const voicesEnv = z.object({
     .default('2054')
     .transform((value) => parseList(value)),
   // MiniMax deletes a cloned voice unused for 7 days.
-  VOICE_UPSTREAM_TTL_MS: z.coerce.number().int().min(1_000).default(7 * DAY_MS),
+  VOICE_UPSTREAM_TTL_MS: z.coerce
+    .number()
+    .int()
+    .min(1_000)
+    .default(7 * DAY_MS),
   // A kept voice gets its keep-alive speech call this long before upstream would forget it.
   VOICE_KEEP_ALIVE_MARGIN_MS: z.coerce.number().int().min(1_000).default(DAY_MS),
   // A line waiting for its voice's clone is woken when the clone ends; this is only the
