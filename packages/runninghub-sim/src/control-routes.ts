@@ -48,6 +48,7 @@ export function registerControlRoutes(
           ? { ok: true }
           : reply.code(404).send({ error: 'unknown voice' }),
       );
+      scope.post('/callbacks/flush', async () => ({ sent: await sim.flushCallbacks() }));
       scope.post('/reset', async () => {
         sim.reset();
         return { ok: true };

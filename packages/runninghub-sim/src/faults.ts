@@ -23,6 +23,9 @@ export const FAULT_KINDS = [
   'taskFail',
   'taskNeverFinishes',
   'unknownTask',
+  'callbackLost',
+  'callbackLate',
+  'callbackDuplicate',
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
@@ -42,13 +45,28 @@ export type Fault =
   | { kind: 'slow'; delayMs?: number }
   | { kind: 'taskFail'; code?: string; message?: string }
   | { kind: 'taskNeverFinishes' }
-  | { kind: 'unknownTask' };
+  | { kind: 'unknownTask' }
+  // What becomes of the callback of a task submitted with a webhookUrl (see callbacks.ts).
+  | { kind: 'callbackLost' }
+  | { kind: 'callbackLate'; delayMs?: number }
+  | { kind: 'callbackDuplicate'; delayMs?: number };
 
 export type ScriptEntry = FaultKind | 'none' | Fault;
 
-// A task's own fate, drawn on submit; every other kind damages a request.
+// A task's own fate, drawn on submit; callback faults, drawn on a submit with a webhookUrl;
+// every other kind damages a request.
 const TASK_LEVEL = ['taskFail', 'taskNeverFinishes'] as const satisfies readonly FaultKind[];
-const TASK_ONLY = new Set<Fault['kind']>(TASK_LEVEL);
+export const CALLBACK_LEVEL = [
+  'callbackLost',
+  'callbackLate',
+  'callbackDuplicate',
+] as const satisfies readonly FaultKind[];
+export type CallbackFault = Extract<Fault, { kind: (typeof CALLBACK_LEVEL)[number] }>;
+const TASK_ONLY: ReadonlySet<string> = new Set([...TASK_LEVEL, ...CALLBACK_LEVEL]);
+
+export function isCallbackFault(fault: Fault): fault is CallbackFault {
+  return (CALLBACK_LEVEL as readonly string[]).includes(fault.kind);
+}
 
 export function faultFromKind(kind: FaultKind | 'none'): Fault {
   switch (kind) {
@@ -98,10 +116,8 @@ export function faultLabel(fault: Fault): string {
   }
 }
 
-// Every kind that is not a task's fate, in FAULT_KINDS order.
-const REQUEST_LEVEL = FAULT_KINDS.filter(
-  (kind) => !(TASK_LEVEL as readonly FaultKind[]).includes(kind),
-);
+// Every kind that is neither a task's fate nor its callback's, in FAULT_KINDS order.
+const REQUEST_LEVEL = FAULT_KINDS.filter((kind) => !TASK_ONLY.has(kind));
 
 /**
  * Draws at most one request-level fault and, on a submit, the task's own fate. Kinds are
@@ -135,4 +151,20 @@ export function drawFaults(
     }
   }
   return { request, task };
+}
+
+/**
+ * What becomes of one task's callback: at most one fault, tried in CALLBACK_LEVEL order. Its
+ * own random stream, drawn only for submits that carry a webhookUrl, so that callbacks shift
+ * no other fault of a seeded run.
+ */
+export function drawCallbackFault(
+  random: Random,
+  probabilities: FaultProbabilities,
+): CallbackFault | null {
+  for (const kind of CALLBACK_LEVEL) {
+    const p = probabilities[kind] ?? 0;
+    if (p > 0 && random() < p) return { kind };
+  }
+  return null;
 }

@@ -1,3 +1,5 @@
+export { CALLBACK_EVENT_DATA, type CallbackEventData } from './callback-body.js';
+export type { CallbackStats } from './callbacks.js';
 export {
   FAULT_KINDS,
   type Fault,

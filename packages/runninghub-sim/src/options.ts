@@ -4,6 +4,7 @@ import type { Config } from '@voxline/config';
 import { parseList } from '@voxline/config';
 import type { Logger } from '@voxline/logger';
 import { type PriceList, PUBLIC_PRICES } from '@voxline/runninghub';
+import type { CallbackEventData } from './callback-body.js';
 import {
   FAULT_KINDS,
   type FaultKind,
@@ -65,7 +66,22 @@ export interface SimOptions {
    * code at once, `task` accepts the task and ends it FAILED (the voice is looked up at submit).
    */
   voiceMissingAt: 'submit' | 'task';
-  /** Task records kept; the oldest finished ones are dropped beyond it. */
+  /** How a callback's eventData travels: a JSON string, an object, or each in turn. */
+  callbackEventData: CallbackEventData;
+  /** How late a `callbackLate` fault sends when it names no delay. */
+  callbackLateMs: number;
+  /** Sends of one callback at most (RunningHub re-sends to a receiver that fails). */
+  callbackAttempts: number;
+  /** The wait before a callback's second send; it doubles for each later one. */
+  callbackBackoffMs: number;
+  /** A receiver that has not answered a callback by then has failed that send. */
+  callbackTimeoutMs: number;
+  /**
+   * Callbacks go out on timers when due. false: only `handle.flushCallbacks()` sends them, for
+   * tests whose clock (`now`) stands still until they move it.
+   */
+  callbackTimers: boolean;
+  /** Task records kept, and callback sends pending; the oldest finished tasks are dropped beyond it. */
   maxTasks: number;
   /** The contract's limit for reference audio. */
   maxUploadBytes: number;
@@ -106,6 +122,14 @@ export const DEFAULT_SIM_OPTIONS: SimOptions = {
   prices: PUBLIC_PRICES,
   voiceTtlMs: 7 * 24 * 3_600_000,
   voiceMissingAt: 'task',
+  // Both forms RunningHub is seen to use, so that a receiver is tested with each.
+  callbackEventData: 'alternate',
+  callbackLateMs: 10_000,
+  // RunningHub documents that it re-sends, not how often: a few sends, 1 s then 2 s apart.
+  callbackAttempts: 3,
+  callbackBackoffMs: 1_000,
+  callbackTimeoutMs: 5_000,
+  callbackTimers: true,
   maxTasks: 100_000,
   maxUploadBytes: 10 * 1024 * 1024,
   maxStoredUploadBytes: 256 * 1024 * 1024,
@@ -169,6 +193,11 @@ export function simOptionsFromConfig(config: Config): Partial<SimOptions> {
     slowResponseMs: config.SIM_SLOW_RESPONSE_MS,
     taskFailCode: config.SIM_TASK_FAIL_CODE,
     shapeVariety: config.SIM_SHAPE_VARIETY,
+    callbackEventData: config.SIM_CALLBACK_EVENT_DATA,
+    callbackLateMs: config.SIM_CALLBACK_LATE_MS,
+    callbackAttempts: config.SIM_CALLBACK_ATTEMPTS,
+    callbackBackoffMs: config.SIM_CALLBACK_BACKOFF_MS,
+    callbackTimeoutMs: config.SIM_CALLBACK_TIMEOUT_MS,
     maxTasks: config.SIM_MAX_TASKS,
     synth: config.SIM_SYNTH,
     audioFormat: config.SIM_AUDIO_FORMAT,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CALLBACK_EVENT_DATA } from './callback-body.js';
 import { FAULT_KINDS, faultApplies, SIM_ENDPOINTS, toFault } from './faults.js';
 
 const probability = z.number().min(0).max(1);
@@ -19,6 +20,9 @@ const faultSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('taskFail'), code: code.optional(), message: z.string().optional() }),
   z.object({ kind: z.literal('taskNeverFinishes') }),
   z.object({ kind: z.literal('unknownTask') }),
+  z.object({ kind: z.literal('callbackLost') }),
+  z.object({ kind: z.literal('callbackLate'), delayMs: z.number().int().min(0).optional() }),
+  z.object({ kind: z.literal('callbackDuplicate'), delayMs: z.number().int().min(0).optional() }),
 ]);
 
 const scriptEntry = z.union([z.enum([...FAULT_KINDS, 'none']), faultSchema]);
@@ -47,6 +51,11 @@ export const scenarioSchema = z
     retryAfterS: z.number().min(0),
     taskFailCode: code,
     shapeVariety: probability,
+    callbackEventData: z.enum(CALLBACK_EVENT_DATA),
+    callbackLateMs: z.number().int().min(0),
+    callbackAttempts: z.number().int().min(1).max(20),
+    callbackBackoffMs: z.number().int().min(0),
+    callbackTimeoutMs: z.number().int().min(1),
     seed: z.number().int(),
   })
   .partial()

@@ -35,6 +35,13 @@ export interface SimulatorHandle {
   scenario(): CurrentScenario;
   /** Same as POST /_sim/reset. */
   reset(): void;
+  /**
+   * Sends the callbacks due by the simulator's clock now (retries whose backoff has passed
+   * included) and resolves, with how many requests it sent, once each has been answered or has
+   * timed out. On the real clock callbacks go out by themselves; with a clock moved by hand
+   * (`options.now`), call this after moving it. Same as POST /_sim/callbacks/flush.
+   */
+  flushCallbacks(): Promise<number>;
   /** Result audio: which synthesizer speaks it, and what its pool and cache did. */
   audio(): { synth: 'espeak-ng' | 'tone'; format: 'wav' | 'mp3' } & RenderStats;
   /** How a key appears in stats and task lists. */
@@ -140,7 +147,10 @@ export async function startSimulator(options: Partial<SimOptions> = {}): Promise
     bodyLimit: 4 * 1024 * 1024,
   });
   await app.register(multipart, { limits: { fileSize: opts.maxUploadBytes, files: 2 } });
-  app.addHook('preClose', async () => closing.abort());
+  app.addHook('preClose', async () => {
+    closing.abort();
+    await sim.closeCallbacks();
+  });
   app.addHook('onClose', async () => audio.close());
   app.addHook('onResponse', async (req, reply) => {
     // Path only: result links carry signatures in their query string.
@@ -170,6 +180,7 @@ export async function startSimulator(options: Partial<SimOptions> = {}): Promise
     setScenario: (scenario) => sim.setScenario(scenario),
     scenario: () => sim.scenario(),
     reset: () => sim.reset(),
+    flushCallbacks: () => sim.flushCallbacks(),
     audio: () => ({ synth: audio.synth.name, format: audio.format, ...audio.stats() }),
     keyLabel,
     close: () => {

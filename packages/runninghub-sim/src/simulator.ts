@@ -13,7 +13,19 @@ import {
   taskBody,
   taskNotFoundReply,
 } from './bodies.js';
-import { drawFaults, type Fault, faultLabel, type SimEndpoint, toFault } from './faults.js';
+import { webhookUrlOf, withoutWebhook } from './callback-body.js';
+import { CallbackScheduler } from './callbacks.js';
+import {
+  type CallbackFault,
+  drawCallbackFault,
+  drawFaults,
+  type Fault,
+  type FaultProbabilities,
+  faultLabel,
+  isCallbackFault,
+  type SimEndpoint,
+  toFault,
+} from './faults.js';
 import { TaskIds } from './ids.js';
 import { bearerOf, keyLabel, sameSecret } from './keys.js';
 import { LinkSigner } from './links.js';
@@ -90,6 +102,15 @@ interface Submission {
   timbre: Timbre | null;
   /** What the task speaks, from its text without markers, in its voice. */
   speech(text: string, timbre: Timbre): SpeechRequest;
+  /** Called back when the task ends; null without one. */
+  webhookUrl: string | null;
+}
+
+/** The faults of one request: its own, its task's fate, its task's callback's. */
+interface RequestFaults {
+  request: Fault | null;
+  task: Fault | null;
+  callback: CallbackFault | null;
 }
 
 const paramsInvalid = (error: ZodError) =>
@@ -116,6 +137,12 @@ export class Simulator {
   #durationRandom: Random;
   #faultRandom: Random;
   #shapeRandom: Random;
+  #callbackRandom: Random;
+  // Callback bodies vary in shape from their own stream: sending them shifts no query's shape.
+  #callbackShapeRandom: Random;
+  // Which form the next 'alternate' callback takes.
+  #callbackForms = 0;
+  readonly #callbacks: CallbackScheduler;
   readonly #tasks: TaskStore;
   readonly #uploads: UploadStore;
   readonly #voices: VoiceRegistry;
@@ -137,6 +164,21 @@ export class Simulator {
     this.#durationRandom = stream(options.seed, 'durations');
     this.#faultRandom = stream(options.seed, 'faults');
     this.#shapeRandom = stream(options.seed, 'shapes');
+    this.#callbackRandom = stream(options.seed, 'callbacks');
+    this.#callbackShapeRandom = stream(options.seed, 'callback-shapes');
+    this.#callbacks = new CallbackScheduler({
+      now: () => this.now(),
+      settings: () => ({
+        lateMs: this.#opts.callbackLateMs,
+        attempts: this.#opts.callbackAttempts,
+        backoffMs: this.#opts.callbackBackoffMs,
+        timeoutMs: this.#opts.callbackTimeoutMs,
+      }),
+      queryBody: (task, now) => this.#callbackQueryBody(task, now),
+      maxPending: options.maxTasks,
+      timers: options.callbackTimers,
+      logger: options.logger,
+    });
     this.setScenario({ script: options.script });
   }
 
@@ -171,17 +213,18 @@ export class Simulator {
     if (denied || key === null) return denied ?? this.#missingKey(endpoint);
     const label = keyLabel(key);
     const now = this.now();
-    // A speech call's model is its path: one body sent to two models is two requests.
-    const print = fingerprint(label, model === null ? body : [model, body]);
+    // A speech call's model is its path: one body sent to two models is two requests. Where
+    // the task is called back is not what is paid for: the same line sent again with another
+    // webhookUrl (a fresh per-task token) is paid twice all the same.
+    const paid = withoutWebhook(body);
+    const print = fingerprint(label, model === null ? paid : [model, paid]);
     this.#stats.submitted(print);
     const faults = this.#nextFaults(endpoint);
     const rejected = this.#rejectByFault(endpoint, faults.request);
     if (rejected) return this.#vary(rejected);
     const acceptedBefore = this.#stats.accepted;
-    const submission = model === null ? this.#cloneOf(body) : this.#speechOf(body, model);
-    const reply = this.#vary(
-      this.#accept(endpoint, key, label, submission, print, faults.task, now),
-    );
+    const submission = this.#submissionOf(body, model);
+    const reply = this.#vary(this.#accept(endpoint, key, label, submission, print, faults, now));
     // What is left of the request fault damages or delays the answer of a task now created.
     if (faults.request && this.#stats.accepted > acceptedBefore) this.#stats.ambiguousSubmits++;
     return this.#damage(reply, faults.request);
@@ -264,6 +307,7 @@ export class Simulator {
       return { status: 200, body: { code: 1, msg: 'TASK_ALREADY_FINISHED', data: null } };
     }
     task.cancelledAt = now;
+    this.#callbacks.taskEnds(task, now);
     return this.#damage(
       { status: 200, body: { code: 0, msg: 'success', data: null } },
       faults.request,
@@ -309,11 +353,14 @@ export class Simulator {
     if (s.retryAfterS !== undefined) o.retryAfterS = s.retryAfterS;
     if (s.taskFailCode !== undefined) o.taskFailCode = s.taskFailCode;
     if (s.shapeVariety !== undefined) o.shapeVariety = s.shapeVariety;
+    if (s.callbackEventData !== undefined) o.callbackEventData = s.callbackEventData;
+    if (s.callbackLateMs !== undefined) o.callbackLateMs = s.callbackLateMs;
+    if (s.callbackAttempts !== undefined) o.callbackAttempts = s.callbackAttempts;
+    if (s.callbackBackoffMs !== undefined) o.callbackBackoffMs = s.callbackBackoffMs;
+    if (s.callbackTimeoutMs !== undefined) o.callbackTimeoutMs = s.callbackTimeoutMs;
     if (s.seed !== undefined) {
       o.seed = s.seed;
-      this.#durationRandom = stream(s.seed, 'durations');
-      this.#faultRandom = stream(s.seed, 'faults');
-      this.#shapeRandom = stream(s.seed, 'shapes');
+      this.#seedStreams(s.seed);
     }
     for (const [endpoint, entries] of Object.entries(s.script ?? {})) {
       this.#scripts.set(endpoint as SimEndpoint, (entries ?? []).map(toFault));
@@ -337,23 +384,41 @@ export class Simulator {
       retryAfterS: o.retryAfterS,
       taskFailCode: o.taskFailCode,
       shapeVariety: o.shapeVariety,
+      callbackEventData: o.callbackEventData,
+      callbackLateMs: o.callbackLateMs,
+      callbackAttempts: o.callbackAttempts,
+      callbackBackoffMs: o.callbackBackoffMs,
+      callbackTimeoutMs: o.callbackTimeoutMs,
       seed: o.seed,
     };
   }
 
-  /** Back to the start: no tasks, uploads or statistics; the initial scenario and seed. */
+  /**
+   * Back to the start: no tasks, uploads, pending callbacks or statistics; the initial
+   * scenario and seed. Callbacks being sent are cut.
+   */
   reset(): void {
     this.#opts = { ...this.#initial };
     this.#tasks.clear();
     this.#uploads.clear();
     this.#voices.clear();
     this.#audio.clearBacklog();
+    this.#callbacks.clear();
+    this.#callbackForms = 0;
     this.#stats = new StatsCollector();
     this.#scripts.clear();
-    this.#durationRandom = stream(this.#initial.seed, 'durations');
-    this.#faultRandom = stream(this.#initial.seed, 'faults');
-    this.#shapeRandom = stream(this.#initial.seed, 'shapes');
+    this.#seedStreams(this.#initial.seed);
     this.setScenario({ script: this.#initial.script });
+  }
+
+  /** Sends the callbacks due by the clock now and waits for their answers (see callbacks.ts). */
+  flushCallbacks(): Promise<number> {
+    return this.#callbacks.flush();
+  }
+
+  /** Stops sending callbacks: pending ones are dropped, those in flight cut. */
+  closeCallbacks(): Promise<void> {
+    return this.#callbacks.close();
   }
 
   stats(): SimStats {
@@ -363,7 +428,12 @@ export class Simulator {
       const status = statusAt(task, now);
       byStatus[status] = (byStatus[status] ?? 0) + 1;
     }
-    return this.#stats.snapshot(this.#tasks.inFlightByKey(now), byStatus, now);
+    return this.#stats.snapshot(
+      this.#tasks.inFlightByKey(now),
+      byStatus,
+      now,
+      this.#callbacks.stats(),
+    );
   }
 
   tasks(): SimTaskView[] {
@@ -392,6 +462,21 @@ export class Simulator {
   }
 
   // --- internals ----------------------------------------------------------------------
+
+  #seedStreams(seed: number): void {
+    this.#durationRandom = stream(seed, 'durations');
+    this.#faultRandom = stream(seed, 'faults');
+    this.#shapeRandom = stream(seed, 'shapes');
+    this.#callbackRandom = stream(seed, 'callbacks');
+    this.#callbackShapeRandom = stream(seed, 'callback-shapes');
+  }
+
+  /** What a query would answer now, in a shape of its own (callbacks vary like queries). */
+  #callbackQueryBody(task: SimTask, now: number): Record<string, unknown> {
+    const body = taskBody(task, now, this.#resultLinks());
+    const p = this.#opts.shapeVariety;
+    return p > 0 ? varyShape(body, this.#callbackShapeRandom, p) : body;
+  }
 
   #resultLinks(): ResultLinks {
     return {
@@ -444,17 +529,43 @@ export class Simulator {
     return { ...errorReply(endpoint, '801'), status: 401 };
   }
 
-  #nextFaults(endpoint: SimEndpoint): { request: Fault | null; task: Fault | null } {
+  #probabilities(endpoint: SimEndpoint): FaultProbabilities {
+    return { ...this.#opts.faults, ...this.#opts.faultsByEndpoint[endpoint] };
+  }
+
+  /**
+   * A script entry, else faults drawn by probability. A callback fault is drawn later, only
+   * for a task that has a webhook (see #callbackFault).
+   */
+  #nextFaults(endpoint: SimEndpoint): RequestFaults {
+    const none: RequestFaults = { request: null, task: null, callback: null };
     const queued = this.#scripts.get(endpoint)?.shift();
     if (queued) {
-      if (queued.kind === 'none') return { request: null, task: null };
+      if (queued.kind === 'none') return none;
       if (queued.kind === 'taskFail' || queued.kind === 'taskNeverFinishes') {
-        return { request: null, task: queued };
+        return { ...none, task: queued };
       }
-      return { request: queued, task: null };
+      if (isCallbackFault(queued)) return { ...none, callback: queued };
+      return { ...none, request: queued };
     }
-    const probabilities = { ...this.#opts.faults, ...this.#opts.faultsByEndpoint[endpoint] };
-    return drawFaults(this.#faultRandom, probabilities, endpoint);
+    return {
+      ...drawFaults(this.#faultRandom, this.#probabilities(endpoint), endpoint),
+      callback: null,
+    };
+  }
+
+  #callbackFault(endpoint: SimEndpoint, scripted: CallbackFault | null): CallbackFault | null {
+    const fault =
+      scripted ?? drawCallbackFault(this.#callbackRandom, this.#probabilities(endpoint));
+    if (fault) this.#stats.injected(faultLabel(fault));
+    return fault;
+  }
+
+  #submissionOf(body: unknown, model: SpeechModel | null): Submission | string {
+    const submission = model === null ? this.#cloneOf(body) : this.#speechOf(body, model);
+    if (typeof submission === 'string') return submission;
+    const webhook = webhookUrlOf(body);
+    return 'error' in webhook ? webhook.error : { ...submission, webhookUrl: webhook.url };
   }
 
   /** HTTP and code faults answer instead of the service; others are applied afterwards. */
@@ -509,6 +620,7 @@ export class Simulator {
       price: formatPrice(this.#opts.prices.voiceClonePerCall),
       timbre: timbreOfClone(params),
       speech: (text) => speechOfVoiceClone(params, text, format),
+      webhookUrl: null,
     };
   }
 
@@ -526,7 +638,14 @@ export class Simulator {
       price: formatPrice(cost),
       timbre: null,
       speech: (text, timbre) => speechOfSpeech(params, text, timbre, format),
+      webhookUrl: null,
     };
+  }
+
+  #eventDataForm(): 'string' | 'object' {
+    const form = this.#opts.callbackEventData;
+    if (form !== 'alternate') return form;
+    return this.#callbackForms++ % 2 === 0 ? 'string' : 'object';
   }
 
   /** A system voice, or a clone of this key alive now; null: upstream has no such voice. */
@@ -541,9 +660,10 @@ export class Simulator {
     label: string,
     submission: Submission | string,
     print: string,
-    taskFault: Fault | null,
+    faults: RequestFaults,
     now: number,
   ): SimReply {
+    const taskFault = faults.task;
     const reject = (code: string, message?: string): SimReply => {
       this.#stats.rejectedSubmit(code);
       return errorReply(endpoint, code, message);
@@ -605,6 +725,13 @@ export class Simulator {
       failMessage: failCode ? messageFor(failCode) : null,
       cancelledAt: null,
       queries: 0,
+      webhook: submission.webhookUrl
+        ? {
+            url: submission.webhookUrl,
+            eventData: this.#eventDataForm(),
+            fault: this.#callbackFault(endpoint, faults.callback),
+          }
+        : null,
     };
     const succeeds = !failCode && !never;
     this.#tasks.add(task, submission.kind === 'voice_clone' && !failCode, now);
@@ -614,6 +741,7 @@ export class Simulator {
     // Rendered while the task runs, as upstream does, in the pool: the submit answers now.
     if (succeeds) this.#audio.prefetch(task.speech, task.taskId);
     this.#stats.acceptedTask(print, task, succeeds, this.#tasks.inFlight(label, now));
+    if (task.finishesAt !== null) this.#callbacks.taskEnds(task, task.finishesAt);
     return { status: 200, body: taskBody(task, now, this.#resultLinks()) };
   }
 }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Billing } from './billing.js';
+import type { CallbackStats } from './callbacks.js';
 import type { SimTask } from './tasks.js';
 
 export interface SimStats {
@@ -46,6 +47,8 @@ export interface SimStats {
   uploads: number;
   cancels: number;
   fileDownloads: number;
+  /** Callbacks to submits' webhookUrls: sent, delivered, failed, lost... (see callbacks.ts). */
+  callbacks: CallbackStats;
 }
 
 // Fingerprints of bodies already seen; the oldest are forgotten past this many (about
@@ -149,6 +152,7 @@ export class StatsCollector {
     current: Record<string, number>,
     byStatus: Record<string, number>,
     now: number,
+    callbacks: CallbackStats,
   ): SimStats {
     return {
       submits: this.submits,
@@ -174,6 +178,7 @@ export class StatsCollector {
       uploads: this.uploads,
       cancels: this.cancels,
       fileDownloads: this.fileDownloads,
+      callbacks,
     };
   }
 }

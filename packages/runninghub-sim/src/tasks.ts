@@ -1,7 +1,16 @@
+import type { CallbackFault } from './faults.js';
 import type { SpeechRequest } from './synth/request.js';
 
 export type SimStatus = 'QUEUED' | 'RUNNING' | 'SUCCESS' | 'FAILED' | 'CANCEL';
 export type SimTaskKind = 'voice_clone' | 'speech';
+
+/** Where and how a task submitted with a webhookUrl is called back when it ends. */
+export interface SimWebhook {
+  url: string;
+  /** Fixed at submit, so that every send of one callback has the same form. */
+  eventData: 'string' | 'object';
+  fault: CallbackFault | null;
+}
 
 /**
  * One accepted task. Its whole future is fixed at submit (running/finish times, fate), and
@@ -27,6 +36,7 @@ export interface SimTask {
   failMessage: string | null;
   cancelledAt: number | null;
   queries: number;
+  webhook: SimWebhook | null;
 }
 
 export function statusAt(task: SimTask, now: number): SimStatus {

@@ -28,13 +28,17 @@ export const validSpeech = (over: Record<string, unknown> = {}) => ({
   ...over,
 });
 
-/** A simulator on a clock the test moves by hand: no waiting for task lifecycles. */
+/**
+ * A simulator on a clock the test moves by hand: no waiting for task lifecycles. Callbacks go
+ * out when the test calls `sim.flushCallbacks()`.
+ */
 export async function startWithClock(over: Partial<SimOptions> = {}) {
   const clock = { now: T0 };
   const sim = await startSimulator({
     controlToken: CONTROL,
     durations: { baseMs: 1_000, perCharMs: 10, sigma: 0 },
     now: () => clock.now,
+    callbackTimers: false,
     ...over,
   });
   return { sim, clock };

@@ -17,6 +17,11 @@ describe('simulator options from the environment', () => {
       voiceIdMinLength: 8,
       voiceTtlMs: 7 * 24 * 3_600_000,
       voiceMissingAt: 'task',
+      callbackEventData: 'alternate',
+      callbackLateMs: 10_000,
+      callbackAttempts: 3,
+      callbackBackoffMs: 1_000,
+      callbackTimeoutMs: 5_000,
     });
     expect(loadConfig({}).RUNNINGHUB_LIVE).toBe(false);
   });
@@ -36,6 +41,11 @@ describe('simulator options from the environment', () => {
         CUSTOM_VOICE_ID_MIN_LENGTH: '3',
         SIM_VOICE_TTL_MS: '60000',
         SIM_VOICE_MISSING_AT: 'submit',
+        SIM_CALLBACK_EVENT_DATA: 'object',
+        SIM_CALLBACK_LATE_MS: '2500',
+        SIM_CALLBACK_ATTEMPTS: '5',
+        SIM_CALLBACK_BACKOFF_MS: '0',
+        SIM_CALLBACK_TIMEOUT_MS: '750',
         RUNNINGHUB_LIVE: '1',
       }),
     );
@@ -50,8 +60,18 @@ describe('simulator options from the environment', () => {
       voiceIdMinLength: 3,
       voiceTtlMs: 60_000,
       voiceMissingAt: 'submit',
+      callbackEventData: 'object',
+      callbackLateMs: 2_500,
+      callbackAttempts: 5,
+      callbackBackoffMs: 0,
+      callbackTimeoutMs: 750,
     });
     expect(loadConfig({ RUNNINGHUB_LIVE: '1' }).RUNNINGHUB_LIVE).toBe(true);
+    expect(parseFaults('callbackLost=0.1,callbackLate=0.2,callbackDuplicate=1')).toEqual({
+      callbackLost: 0.1,
+      callbackLate: 0.2,
+      callbackDuplicate: 1,
+    });
   });
 
   it('names the variable of a bad value', () => {
@@ -61,6 +81,8 @@ describe('simulator options from the environment', () => {
     expect(() => loadConfig({ SIM_VOICE_MISSING_AT: 'query' })).toThrow(/SIM_VOICE_MISSING_AT/);
     expect(() => loadConfig({ SIM_VOICE_TTL_MS: '0' })).toThrow(/SIM_VOICE_TTL_MS/);
     expect(() => parseFaults('http501=0.1')).toThrow(/unknown fault http501/);
+    expect(() => loadConfig({ SIM_CALLBACK_EVENT_DATA: 'xml' })).toThrow(/SIM_CALLBACK_EVENT_DATA/);
+    expect(() => loadConfig({ SIM_CALLBACK_ATTEMPTS: '0' })).toThrow(/SIM_CALLBACK_ATTEMPTS/);
   });
 
   it('defaults in process to a free port and a slow response beyond the client timeout', () => {

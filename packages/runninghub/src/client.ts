@@ -37,6 +37,15 @@ export interface RequestInfo {
   outcome: RequestOutcome;
 }
 
+/** Per-submit options. */
+export interface SubmitOptions {
+  /**
+   * Where upstream POSTs `{event:"TASK_END", taskId, eventData}` when the task ends (read it
+   * with parseTaskCallback); left out of the body when absent. http(s) only.
+   */
+  webhookUrl?: string;
+}
+
 export interface RunningHubClientOptions {
   /** e.g. https://www.runninghub.ai; without a scheme https is assumed. */
   baseUrl: string;
@@ -85,6 +94,28 @@ function resolveBaseUrl(baseUrl: string): URL {
   return url;
 }
 
+function isHttpUrl(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return url.protocol === 'https:' || url.protocol === 'http:';
+  } catch {
+    return false;
+  }
+}
+
+function invalidWebhookUrl(endpoint: Endpoint): RunningHubError {
+  return new RunningHubError({
+    kind: 'fatal',
+    code: null,
+    reason: 'webhookUrl must be an http(s) URL',
+    httpStatus: null,
+    retryAfterMs: null,
+    alertOperator: false,
+    endpoint,
+    raw: null,
+  });
+}
+
 function contentTypeFor(filename: string): string {
   const lower = filename.toLowerCase();
   if (lower.endsWith('.wav')) return 'audio/wav';
@@ -124,20 +155,25 @@ export class RunningHubClient {
   }
 
   /** Submits a voice clone. A response that is already SUCCESS comes back terminal. */
-  async submitVoiceClone(params: VoiceCloneParams): Promise<TaskResponse> {
-    return this.#submit({ endpoint: 'submit', path: PATHS.submit, body: toSubmitBody(params) });
+  async submitVoiceClone(
+    params: VoiceCloneParams,
+    options: SubmitOptions = {},
+  ): Promise<TaskResponse> {
+    return this.#submit(
+      { endpoint: 'submit', path: PATHS.submit, body: toSubmitBody(params) },
+      options,
+    );
   }
 
   /**
    * Submits a line to the speech endpoint of `params.model`. A response that is already
    * SUCCESS comes back terminal; a voice upstream does not know throws `voiceMissing`.
    */
-  async submitSpeech(params: SpeechParams): Promise<TaskResponse> {
-    return this.#submit({
-      endpoint: 'speech',
-      path: speechPath(params.model),
-      body: toSpeechBody(params),
-    });
+  async submitSpeech(params: SpeechParams, options: SubmitOptions = {}): Promise<TaskResponse> {
+    return this.#submit(
+      { endpoint: 'speech', path: speechPath(params.model), body: toSpeechBody(params) },
+      options,
+    );
   }
 
   /**
@@ -259,8 +295,17 @@ export class RunningHubClient {
     await this.#agent.close();
   }
 
-  async #submit({ endpoint, path, body }: SubmitTarget): Promise<TaskResponse> {
+  async #submit(
+    { endpoint, path, body }: SubmitTarget,
+    { webhookUrl }: SubmitOptions,
+  ): Promise<TaskResponse> {
     const codes = this.#voiceMissingCodes;
+    if (webhookUrl !== undefined) {
+      // Checked before sending: a submit that went out with a bad address would be paid for
+      // and never called back.
+      if (!isHttpUrl(webhookUrl)) throw invalidWebhookUrl(endpoint);
+      body.webhookUrl = webhookUrl;
+    }
     return this.#measured(endpoint, async (note) => {
       const res = await this.#post(endpoint, path, { json: body });
       note(res.status);

@@ -1,4 +1,11 @@
 export {
+  isTaskCallbackError,
+  parseTaskCallback,
+  TASK_END_EVENT,
+  type TaskCallback,
+  TaskCallbackError,
+} from './callback.js';
+export {
   type Classification,
   classifyHttpStatus,
   classifyUpstreamCode,
@@ -13,6 +20,7 @@ export {
   type RequestOutcome,
   RunningHubClient,
   type RunningHubClientOptions,
+  type SubmitOptions,
 } from './client.js';
 export {
   createsTask,

@@ -51,7 +51,18 @@ export const simEnv = z.object({
   // 0..1: how often each detail of an answer takes another shape real RunningHub uses (usage
   // fields absent, null or numbers, codes as numbers, extra fields, only outputUrl...); 0: none.
   SIM_SHAPE_VARIETY: z.coerce.number().min(0).max(1).default(0),
-  // Task records kept in memory; the oldest finished ones are dropped beyond it.
+  // A submit's webhookUrl is called back when its task ends, with eventData (the query answer)
+  // as a JSON string, an object, or each in turn task by task (both forms RunningHub uses).
+  SIM_CALLBACK_EVENT_DATA: z.enum(['alternate', 'string', 'object']).default('alternate'),
+  // How late the callbackLate fault sends when the scenario names no delay.
+  SIM_CALLBACK_LATE_MS: z.coerce.number().int().min(0).default(10_000),
+  // Sends of one callback at most, the first included: RunningHub re-sends to a receiver that
+  // answers non-2xx or times out, after SIM_CALLBACK_BACKOFF_MS, doubling each time.
+  SIM_CALLBACK_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(3),
+  SIM_CALLBACK_BACKOFF_MS: z.coerce.number().int().min(0).default(1_000),
+  SIM_CALLBACK_TIMEOUT_MS: z.coerce.number().int().min(1).default(5_000),
+  // Task records kept in memory (and callback sends pending); the oldest finished ones are
+  // dropped beyond it.
   SIM_MAX_TASKS: z.coerce.number().int().min(100).default(100_000),
   // Who speaks the results: espeak-ng when installed (auto), espeak-ng or refuse to start, or
   // always the tone (cheap, the same length).
