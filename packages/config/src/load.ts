@@ -6,6 +6,7 @@ import { cliEnv } from './sections/cli.js';
 import { coreEnv, DEFAULT_REDIS_URL } from './sections/core.js';
 import { runninghubEnv } from './sections/runninghub.js';
 import { simEnv } from './sections/sim.js';
+import { tenantsEnv } from './sections/tenants.js';
 import { voicesEnv } from './sections/voices.js';
 import { webhooksEnv } from './sections/webhooks.js';
 import { workerEnv } from './sections/worker.js';
@@ -19,6 +20,7 @@ export const envSchema = z
     ...runninghubEnv.shape,
     ...workerEnv.shape,
     ...voicesEnv.shape,
+    ...tenantsEnv.shape,
     ...webhooksEnv.shape,
     ...audioStoreEnv.shape,
     ...simEnv.shape,

@@ -61,6 +61,9 @@ export const cloneJobs = pgTable(
     // 1 for the first run; a redrive starts run n+1 with a fresh retry budget.
     run: integer('run').notNull().default(1),
     upstreamTaskId: text('upstream_task_id'),
+    // The upstream account the task was submitted with: it is queried with that key, and its
+    // slot is that account's, even if the tenant's key changes meanwhile.
+    upstreamAccount: text('upstream_account'),
     submittedAt: timestamp('submitted_at', { withTimezone: true }),
     // What this task should cost by the price list, and what upstream said it cost
     // (usage.consumeMoney, which may be absent).

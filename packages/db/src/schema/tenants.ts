@@ -1,4 +1,4 @@
-import { pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { integer, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
 
 export const tenants = pgTable('tenants', {
   id: uuid('id').primaryKey(),
@@ -7,6 +7,15 @@ export const tenants = pgTable('tenants', {
   webhookSecret: text('webhook_secret').notNull(),
   // When the current secret was issued by a rotation; older secrets are retired_webhook_secrets.
   secretRotatedAt: timestamp('secret_rotated_at', { withTimezone: true }),
+  // The tenant's share of an upstream account's slots, against other tenants waiting on it.
+  weight: integer('weight').notNull().default(1),
+  // Per-tenant overrides of TENANT_REQUESTS_PER_MINUTE and TENANT_MAX_PENDING_LINES.
+  requestsPerMinute: integer('requests_per_minute'),
+  maxPendingLines: integer('max_pending_lines'),
+  // The tenant's own RunningHub key, sealed with TENANT_KEY_ENCRYPTION_KEY (AES-256-GCM,
+  // see secret-box.ts); its tasks then run on that account only. Never returned, never logged.
+  upstreamApiKeySealed: text('upstream_api_key_sealed'),
+  upstreamMaxInFlight: integer('upstream_max_in_flight'),
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
 });
 

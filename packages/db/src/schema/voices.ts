@@ -2,8 +2,8 @@ import type { LanguageBoost, VoiceCloneModel } from '@voxline/runninghub';
 import { sql } from 'drizzle-orm';
 import {
   boolean,
-  integer,
   index,
+  integer,
   jsonb,
   pgTable,
   text,
@@ -36,6 +36,8 @@ export const voices = pgTable(
       .notNull()
       .references(() => tenants.id, { onDelete: 'cascade' }),
     name: text('name'),
+    // The upstream account (see accounts.ts) that cloned it: a voice exists only for that key.
+    account: text('account').notNull().default('default'),
     status: voiceStatus('status').notNull().default('cloning'),
     // The reference audio's URL as the tenant gave it; null when it was uploaded as a file
     // (the bytes are in voice_references and are uploaded upstream for each clone).

@@ -1,4 +1,5 @@
-import { index, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { sql } from 'drizzle-orm';
+import { index, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { tenants } from './tenants.js';
 
 export const webhookEndpoints = pgTable(
@@ -20,7 +21,13 @@ export const webhookEndpoints = pgTable(
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     deletedAt: timestamp('deleted_at', { withTimezone: true }),
   },
-  (t) => [index('webhook_endpoints_tenant_idx').on(t.tenantId)],
+  (t) => [
+    index('webhook_endpoints_tenant_idx').on(t.tenantId),
+    // A URL is registered once per tenant: twice would deliver every event to it twice.
+    uniqueIndex('webhook_endpoints_tenant_url_uq')
+      .on(t.tenantId, t.url)
+      .where(sql`${t.deletedAt} is null`),
+  ],
 );
 
 export type WebhookEndpoint = typeof webhookEndpoints.$inferSelect;
