@@ -12,6 +12,7 @@ export * from './repos/results.js';
 export * from './repos/reuse.js';
 export * from './repos/tenants.js';
 export * from './repos/transitions.js';
+export * from './repos/upstream-accounts.js';
 export * from './repos/voice-clones.js';
 export * from './repos/voice-lifecycle.js';
 export * from './repos/voices.js';

@@ -1,8 +1,8 @@
-import { and, asc, eq, gt } from 'drizzle-orm';
+import { and, asc, eq, gt, sql } from 'drizzle-orm';
 import type { Executor } from '../client.js';
 import { type AudioResult, audioResults } from '../schema/audio-results.js';
 import { type CloneJob, cloneJobs } from '../schema/clone-jobs.js';
-import { ACTIVE_STATUSES, type CloneStatus } from '../schema/enums.js';
+import { ACTIVE_STATUSES, activeStatusSql, type CloneStatus } from '../schema/enums.js';
 import { transitionCloneJobs } from './transitions.js';
 
 /** Reads for the producer API (a job with its audio, a batch's lines) and its bulk cancel. */
@@ -79,4 +79,13 @@ export async function cancelActiveBatchJobs(
     to: 'canceled',
     ...(params.detail ? { detail: params.detail } : {}),
   });
+}
+
+/** A tenant's lines not yet terminal (the partial index `clone_jobs_tenant_active_idx`). */
+export async function countActiveLines(db: Executor, params: { tenantId: string }): Promise<number> {
+  const [row] = await db
+    .select({ count: sql<number>`count(*)::int` })
+    .from(cloneJobs)
+    .where(and(eq(cloneJobs.tenantId, params.tenantId), activeStatusSql(cloneJobs.status)));
+  return row?.count ?? 0;
 }

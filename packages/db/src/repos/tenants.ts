@@ -28,12 +28,30 @@ export interface CreatedTenant {
   apiKey: string;
 }
 
-export async function createTenant(db: Executor, params: { name: string }): Promise<CreatedTenant> {
+/** What an operator sets on a tenant; `null` puts a limit back to the deployment's default. */
+export interface TenantSettings {
+  name?: string;
+  weight?: number;
+  requestsPerMinute?: number | null;
+  maxPendingLines?: number | null;
+}
+
+export async function createTenant(
+  db: Executor,
+  params: { name: string } & Omit<TenantSettings, 'name'>,
+): Promise<CreatedTenant> {
   const apiKey = generateApiKey();
   return db.transaction(async (tx) => {
     const [tenant] = await tx
       .insert(tenants)
-      .values({ id: newId(), name: params.name, webhookSecret: generateWebhookSecret() })
+      .values({
+        id: newId(),
+        name: params.name,
+        webhookSecret: generateWebhookSecret(),
+        ...(params.weight !== undefined ? { weight: params.weight } : {}),
+        requestsPerMinute: params.requestsPerMinute ?? null,
+        maxPendingLines: params.maxPendingLines ?? null,
+      })
       .returning();
     if (!tenant) throw new Error('tenant insert returned nothing');
     await tx.insert(apiKeys).values({
@@ -63,6 +81,19 @@ export async function findTenantByApiKey(
 export async function getTenant(db: Executor, params: { id: string }): Promise<Tenant | null> {
   const [row] = await db.select().from(tenants).where(eq(tenants.id, params.id));
   return row ?? null;
+}
+
+/** Changes the given settings of a tenant; null when there is no such tenant. */
+export async function updateTenantSettings(
+  db: Executor,
+  params: { id: string; set: TenantSettings },
+): Promise<Tenant | null> {
+  const set = Object.fromEntries(
+    Object.entries(params.set).filter(([, value]) => value !== undefined),
+  ) as TenantSettings;
+  if (Object.keys(set).length === 0) return getTenant(db, { id: params.id });
+  const [tenant] = await db.update(tenants).set(set).where(eq(tenants.id, params.id)).returning();
+  return tenant ?? null;
 }
 
 export interface RotatedSecret {

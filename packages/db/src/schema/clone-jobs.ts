@@ -92,6 +92,10 @@ export const cloneJobs = pgTable(
     // GET /v1/batches/:id/clones (?status=) pages by line index; counts group by status.
     index('clone_jobs_batch_line_idx').on(t.batchId, t.lineIndex),
     index('clone_jobs_batch_status_idx').on(t.batchId, t.status),
+    // A tenant's lines not yet terminal, counted against TENANT_MAX_PENDING_LINES on every write.
+    index('clone_jobs_tenant_active_idx')
+      .on(t.tenantId)
+      .where(sql`${t.status} in ('queued', 'submitting', 'running')`),
     // Reuse looks up the tenant's succeeded lines by request hash.
     index('clone_jobs_tenant_canonical_idx')
       .on(t.tenantId, t.canonicalHash)

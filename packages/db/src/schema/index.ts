@@ -7,6 +7,7 @@ export * from './dead-letters.js';
 export * from './enums.js';
 export * from './retired-webhook-secrets.js';
 export * from './tenants.js';
+export * from './upstream-accounts.js';
 export * from './voice-events.js';
 export * from './voice-references.js';
 export * from './voices.js';

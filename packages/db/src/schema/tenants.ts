@@ -12,10 +12,9 @@ export const tenants = pgTable('tenants', {
   // Per-tenant overrides of TENANT_REQUESTS_PER_MINUTE and TENANT_MAX_PENDING_LINES.
   requestsPerMinute: integer('requests_per_minute'),
   maxPendingLines: integer('max_pending_lines'),
-  // The tenant's own RunningHub key, sealed with TENANT_KEY_ENCRYPTION_KEY (AES-256-GCM,
-  // see secret-box.ts); its tasks then run on that account only. Never returned, never logged.
-  upstreamApiKeySealed: text('upstream_api_key_sealed'),
-  upstreamMaxInFlight: integer('upstream_max_in_flight'),
+  // The tenant's own RunningHub account (upstream_accounts.id), when it has one: its tasks then
+  // run on that account's key and slots only. Null: the deployment's shared account.
+  upstreamAccountId: text('upstream_account_id'),
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
 });
 
