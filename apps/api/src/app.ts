@@ -1,4 +1,6 @@
+import { openAudioStore } from '@voxline/audio-store';
 import { parseList } from '@voxline/config';
+import { publicBaseUrl } from '@voxline/contract';
 import { createMetrics } from '@voxline/metrics';
 import { priceList } from '@voxline/runninghub';
 import { parseAllowlist } from '@voxline/webhooks';
@@ -19,10 +21,12 @@ import { registerOpenApi } from './openapi.js';
 import { refuseCrossSite } from './plugins/auth.js';
 import { adminRoutes } from './routes/admin.js';
 import { BOARD_PATH, boardRoleConstraint, boardRoutes } from './routes/board.js';
+import { callbackRoutes } from './routes/callbacks.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { v1Routes } from './routes/v1.js';
 import { buildSchemas } from './schemas/index.js';
+import { apiMetrics } from './services/api-metrics.js';
 
 export type { AppDeps } from './context.js';
 
@@ -49,14 +53,18 @@ function isPolling(method: string, url: string): boolean {
  * The producer API as a Fastify instance, not listening: `main.ts` listens and owns the
  * process; tests use `inject` or listen on port 0. The caller owns (and closes) the database,
  * Redis and queues it passes in. Routes: `/v1` (tenants), `/admin` and Bull Board at
- * `/admin/queues` (operators), `/metrics`, `/healthz`, `/readyz`, and the OpenAPI document at
- * `/docs`.
+ * `/admin/queues` (operators), `/callbacks` (RunningHub, by per-task token), `/metrics`,
+ * `/healthz`, `/readyz`, and the OpenAPI document at `/docs`.
  */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const { config, logger } = deps;
+  const metrics = deps.metrics ?? createMetrics();
   const ctx: AppContext = {
     ...deps,
-    metrics: deps.metrics ?? createMetrics(),
+    metrics,
+    apiMetrics: apiMetrics(metrics.registry),
+    audioStore: openAudioStore(config),
+    baseUrl: publicBaseUrl(config),
     schemas: buildSchemas(config),
     prices: priceList(config.RUNNINGHUB_PRICES),
     allowlists: {
@@ -141,11 +149,16 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     });
   }
 
+  app.addHook('onClose', async () => {
+    await ctx.audioStore.close();
+  });
+
   await registerOpenApi(app);
   await app.register(healthRoutes(deps));
   await app.register(metricsRoutes(ctx));
   await app.register(adminRoutes(ctx), { prefix: '/admin' });
   await app.register(boardRoutes(ctx));
   await app.register(v1Routes(ctx), { prefix: '/v1' });
+  await app.register(callbackRoutes(ctx), { prefix: '/callbacks' });
   return app;
 }

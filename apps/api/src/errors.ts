@@ -19,6 +19,9 @@ export interface FieldProblem {
 }
 
 export class ApiError extends Error {
+  /** Headers the answer carries, e.g. `retry-after` on a 429. */
+  readonly headers: Record<string, string> = {};
+
   constructor(
     readonly statusCode: number,
     readonly code: string,
@@ -27,6 +30,11 @@ export class ApiError extends Error {
   ) {
     super(message);
     this.name = 'ApiError';
+  }
+
+  withHeader(name: string, value: string): this {
+    this.headers[name] = value;
+    return this;
   }
 }
 
@@ -235,7 +243,10 @@ export function errorHandler(
 ): FastifyReply | Promise<FastifyReply> {
   if (error instanceof ApiError) {
     const answer = () =>
-      reply.status(error.statusCode).send(errorBody(error.code, error.message, error.details));
+      reply
+        .status(error.statusCode)
+        .headers(error.headers)
+        .send(errorBody(error.code, error.message, error.details));
     // A file over its limit (POST /v1/voices) is refused mid-upload, like a body over the limit.
     return error.statusCode === 413 ? unreadBodyDrained(request.raw).then(answer) : answer();
   }

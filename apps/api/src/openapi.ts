@@ -48,6 +48,11 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
         { name: 'dead-letters', description: 'Clones that failed for good, and redrive' },
         { name: 'webhooks', description: 'Endpoints, deliveries, redelivery, secret rotation' },
         { name: 'admin', description: 'Tenants; ADMIN_TOKEN only' },
+        {
+          name: 'callbacks',
+          description:
+            'Called by RunningHub when a task ends; the per-task token is the credential',
+        },
         { name: 'operations', description: 'Probes and metrics' },
       ],
       components: {

@@ -107,13 +107,25 @@ describe('batch cost and max_cost', () => {
       'update clone_jobs set actual_cost = 0.03 where id = any($1::uuid[])',
       [rows.slice(0, 2).map((r) => r.id)],
     );
-    expect((await view()).cost).toEqual({ estimated: 3.244, actual: 0.06, currency: 'CNY' });
+    expect((await view()).cost).toEqual({
+      estimated: 3.244,
+      actual: 0.06,
+      currency: 'CNY',
+      reused: 0,
+      saved: 0,
+    });
     await api.database.pool.query(
       `update clone_jobs set actual_cost = 3.12
         where voice_id = $1 and kind = 'voice_clone'`,
       [batch.voice_id],
     );
-    expect((await view()).cost).toEqual({ estimated: 3.244, actual: 3.18, currency: 'CNY' });
+    expect((await view()).cost).toEqual({
+      estimated: 3.244,
+      actual: 3.18,
+      currency: 'CNY',
+      reused: 0,
+      saved: 0,
+    });
     // counts are the lines only, as before.
     expect((await view()).counts).toMatchObject({ queued: 4 });
 
@@ -123,6 +135,12 @@ describe('batch cost and max_cost', () => {
       body: { voice: { ...voice, accuracy: 0.5 }, lines: lines(1) },
     });
     const reused = await api.request('GET', `/v1/batches/${reuse.json().id}`, { key });
-    expect(reused.json().cost).toEqual({ estimated: 0.031, actual: null, currency: 'CNY' });
+    expect(reused.json().cost).toEqual({
+      estimated: 0.031,
+      actual: null,
+      currency: 'CNY',
+      reused: 0,
+      saved: 0,
+    });
   });
 });

@@ -38,7 +38,13 @@ describe("a batch's inline voice", () => {
     const batch = res.json();
     expect(batch.voice_id).toEqual(expect.any(String));
     // 150 characters (20 lines) at 0.62 per 1,000, and one clone.
-    expect(batch.cost).toEqual({ estimated: 3.213, actual: null, currency: 'CNY' });
+    expect(batch.cost).toEqual({
+      estimated: 3.213,
+      actual: null,
+      currency: 'CNY',
+      reused: 0,
+      saved: 0,
+    });
 
     const { rows } = await api.database.pool.query(
       'select status, name, created_by_batch_id, clones, audio_url, settings from voices where id = $1',
@@ -72,7 +78,13 @@ describe("a batch's inline voice", () => {
     ]);
 
     const got = await api.request('GET', `/v1/batches/${batch.id}`, { key });
-    expect(got.json().cost).toEqual({ estimated: 3.213, actual: null, currency: 'CNY' });
+    expect(got.json().cost).toEqual({
+      estimated: 3.213,
+      actual: null,
+      currency: 'CNY',
+      reused: 0,
+      saved: 0,
+    });
   });
 
   it('reuses an identical voice the tenant has, cloning nothing', async () => {

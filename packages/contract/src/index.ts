@@ -1,13 +1,17 @@
+export * from './canonical-request.js';
 export * from './events.js';
 export * from './resources/api-keys.js';
 export * from './resources/batches.js';
 export * from './resources/clones.js';
 export * from './resources/dead-letters.js';
 export type * from './resources/rows.js';
+export * from './resources/tenants.js';
+export * from './resources/urls.js';
 export * from './resources/voices.js';
 export * from './resources/webhooks.js';
 export * from './schemas/common.js';
 export * from './schemas/requests.js';
 export * from './schemas/responses.js';
+export * from './schemas/tenants.js';
 export * from './schemas/webhooks.js';
 export * from './statuses.js';

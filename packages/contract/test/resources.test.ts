@@ -53,6 +53,8 @@ const job: CloneJobRow = {
   },
   estimatedCost: 3.12,
   actualCost: 3.12,
+  reusedFrom: null,
+  savedCost: null,
   errorCode: null,
   errorMessage: null,
   metadata: { chapter: 1 },
@@ -70,7 +72,28 @@ const audio: AudioResultRow = {
     taskCostTime: '4',
     thirdPartyConsumeMoney: null,
   },
+  storageKey: null,
+  sha256: null,
+  bytes: null,
+  format: null,
+  durationMs: null,
+  sampleRate: null,
+  channels: null,
+  archivedAt: null,
+  purgedAt: null,
 };
+const archived: AudioResultRow = {
+  ...audio,
+  storageKey: 't1/019abcde-1234-7def-8abc-0123456789ab-1.wav',
+  sha256: 'ab'.repeat(32),
+  bytes: 88_244,
+  format: 'wav',
+  durationMs: 1_000,
+  sampleRate: 44_100,
+  channels: 1,
+  archivedAt: later,
+};
+const view = { baseUrl: 'https://voxline.example.com' };
 const batch = {
   id: job.batchId as string,
   status: 'completed' as const,
@@ -92,12 +115,42 @@ function roundTrips(schema: z.ZodType, resource: unknown) {
 
 describe('public resources', () => {
   it('a clone, with and without audio and with an error, is what cloneResponse carries', () => {
-    roundTrips(cloneResponse, cloneResource(job, audio));
+    roundTrips(cloneResponse, cloneResource(job, audio, view));
     roundTrips(
       cloneResponse,
-      cloneResource({ ...job, status: 'failed', errorCode: '1505', errorMessage: 'no' }, null),
+      cloneResource(
+        { ...job, status: 'failed', errorCode: '1505', errorMessage: 'no' },
+        null,
+        view,
+      ),
     );
-    expect(cloneResource(job, { ...audio, usage: null }).audio?.usage).toBeNull();
+    expect(cloneResource(job, { ...audio, usage: null }, view).audio?.usage).toBeNull();
+  });
+
+  it("an archived clone links voxline's copy and keeps upstream's link beside it", () => {
+    const reused = { ...job, reusedFrom: '019abcde-9999-7def-8abc-0123456789ab', savedCost: 3.12 };
+    const resource = cloneResource(reused, archived, view);
+    roundTrips(cloneResponse, resource);
+    expect(resource).toMatchObject({
+      reused_from: reused.reusedFrom,
+      cost: { saved: 3.12 },
+      audio: {
+        url: `https://voxline.example.com/v1/clones/${job.id}/audio`,
+        upstream_url: audio.url,
+        sha256: archived.sha256,
+        bytes: 88_244,
+        format: 'wav',
+        duration_ms: 1_000,
+        sample_rate: 44_100,
+        channels: 1,
+      },
+    });
+    // Not archived (a result from before the audio store): upstream's link is the link.
+    expect(cloneResource(job, audio, view).audio).toMatchObject({
+      url: audio.url,
+      upstream_url: audio.url,
+      sha256: null,
+    });
   });
 
   it('a speech line keeps its speech request, kind, voice and cost', () => {
@@ -109,8 +162,8 @@ describe('public resources', () => {
       estimatedCost: 0.00186,
       actualCost: null,
     };
-    roundTrips(cloneResponse, cloneResource(line, audio));
-    expect(cloneResource(line, null)).toMatchObject({
+    roundTrips(cloneResponse, cloneResource(line, audio, view));
+    expect(cloneResource(line, null, view)).toMatchObject({
       kind: 'speech',
       voice_id: batch.voiceId as string,
       request: { model: 'speech-02-hd', text: 'Hello.', speed: 1.2 },
@@ -125,6 +178,7 @@ describe('public resources', () => {
           request: { model: 'speech-02-turbo', text: 'Hi.', system_voice: 'Wise_Woman' },
         },
         null,
+        view,
       ),
     );
   });
@@ -173,7 +227,7 @@ describe('public resources', () => {
   });
 
   it('a batch, accepted and with its counts, is what the batch schemas carry', () => {
-    const cost = { estimated: 3.43, actual: null };
+    const cost = { estimated: 3.43, actual: null, reused: 2, saved: 6.24 };
     roundTrips(batchResponse, batchResource(batch, counts, cost));
     roundTrips(
       batchResponse,

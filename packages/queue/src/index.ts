@@ -1,3 +1,4 @@
+export * from './callbacks.js';
 export * from './catalog.js';
 export {
   createRedis,
@@ -7,6 +8,7 @@ export {
   redisTarget,
   waitForRedis,
 } from './connection.js';
+export * from './fair/index.js';
 export { checkRedisReadiness, type RedisReadiness } from './readiness.js';
 export {
   closeQueues,

@@ -29,6 +29,13 @@ declare module 'fastify' {
     /** Set by the tenant hook on every `/v1` route. */
     tenant: Tenant | null;
   }
+  interface FastifyContextConfig {
+    /**
+     * Called by another server, never by a browser page (RunningHub's callbacks): exempt from
+     * the cross-site check, which only protects credentials a browser attaches by itself.
+     */
+    serverToServer?: boolean;
+  }
 }
 
 // Keys are `vxl_` + 43 base64url characters; anything not key-shaped is refused without a query.
@@ -148,6 +155,7 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
  */
 export const refuseCrossSite: onRequestAsyncHookHandler = async (request, reply) => {
   if (SAFE_METHODS.has(request.method)) return;
+  if (request.routeOptions.config?.serverToServer) return;
   const site = request.headers['sec-fetch-site'];
   if (site !== undefined) {
     if (site === 'same-origin' || site === 'none') return;

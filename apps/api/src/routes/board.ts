@@ -31,6 +31,7 @@ export const BOARD_PATH = '/admin/queues';
 const QUEUE_DESCRIPTIONS: Record<CatalogEntry, string> = {
   cloneSubmit: 'Clone jobs waiting for an upstream slot and their submit step',
   clonePoll: 'Delayed polls of tasks running upstream',
+  cloneArchive: 'Results being copied into the audio store before their line succeeds',
   webhookDelivery: 'Signed webhook deliveries and their retries',
   deadLetter: 'Clone jobs that failed for good (redrive through the API or the CLI)',
   maintenance: 'The reconciler, which re-enqueues jobs Redis lost',

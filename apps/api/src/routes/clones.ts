@@ -1,4 +1,5 @@
 import {
+  cloneAudioQuery,
   cloneResponse,
   commonErrors,
   errorResponse,
@@ -8,6 +9,7 @@ import {
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { AppContext } from '../context.js';
 import { callerOf } from '../plugins/auth.js';
+import { sendCloneAudio } from '../services/audio.js';
 import { cancelClone, createClone, getClone } from '../services/clones.js';
 import { sendAccepted } from '../services/idempotency.js';
 
@@ -59,6 +61,38 @@ export function cloneRoutes(ctx: AppContext): FastifyPluginAsyncZod {
         },
       },
       async (request) => getClone(ctx, callerOf(request), request.params.id),
+    );
+
+    app.get(
+      '/clones/:id/audio',
+      {
+        schema: {
+          summary: "The clone's stored audio file",
+          description:
+            "Streams the file voxline stored when the clone succeeded (it outlives upstream's " +
+            'link): `Content-Type` as read from the file, `Content-Length`, `ETag` (its ' +
+            'SHA-256, quoted), `Accept-Ranges: bytes`. One `Range` → 206 with `Content-Range`, ' +
+            'or 416 past the end; `If-None-Match` with the ETag → 304. 404 `audio_not_archived` ' +
+            'while there is no stored file, 410 `audio_purged` after AUDIO_RETENTION_DAYS ' +
+            'removed it. `?redirect=true` with an S3 store: 302 to a presigned URL ' +
+            '(AUDIO_PRESIGN_TTL_S); a folder store streams as without it.',
+          params: idParams,
+          querystring: cloneAudioQuery,
+          response: { 410: errorResponse, 416: errorResponse, ...commonErrors },
+        },
+      },
+      async (request, reply) =>
+        sendCloneAudio(
+          ctx,
+          callerOf(request),
+          {
+            id: request.params.id,
+            redirect: request.query.redirect,
+            headers: request.headers,
+            log: request.log,
+          },
+          reply,
+        ),
     );
 
     app.post(

@@ -42,6 +42,14 @@ import { type Caller, idempotencyConflict, upstreamRequest } from './clones.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { enqueueDeliveriesLogged, enqueueSubmits } from './enqueue.js';
 import { requestHash } from './idempotency.js';
+import {
+  completeReused,
+  countReuse,
+  planReuse,
+  type ReuseMatch,
+  savedBy,
+  withCanonicalHash,
+} from './reuse.js';
 import { lockNamedVoices, speechRequest, type VoiceReference } from './speakers.js';
 import { checkTargets, type TargetCheck } from './targets.js';
 import { cloneSettings, voiceSettingsHash } from './voice-settings.js';
@@ -80,7 +88,7 @@ function perLineClonePlan(
     for (const field of VOICE_FIELDS) {
       if (line[field] !== undefined) Object.assign(params, { [field]: line[field] });
     }
-    return {
+    return withCanonicalHash({
       id: newId(),
       tenantId,
       batchId,
@@ -92,7 +100,7 @@ function perLineClonePlan(
       request: upstreamRequest(params),
       estimatedCost,
       webhookUrl: body.webhook_url ?? null,
-    };
+    });
   });
   return { rows, voiceId: null, newVoice: null, estimated: sumCosts(rows) };
 }
@@ -116,7 +124,7 @@ function speechRows(
     const systemVoice =
       line.voice_id !== undefined ? undefined : (line.system_voice ?? body.system_voice);
     const voiceId = line.voice_id ?? (systemVoice !== undefined ? null : batchVoiceId);
-    return {
+    return withCanonicalHash({
       id: newId(),
       tenantId,
       batchId,
@@ -133,7 +141,7 @@ function speechRows(
       }),
       estimatedCost: estimateTaskCost(ctx.prices, { kind: 'speech', model, text: line.text }),
       webhookUrl: body.webhook_url ?? null,
-    };
+    });
   });
 }
 
@@ -243,13 +251,28 @@ export async function createBatch(
   const problems = await checkTargets(checks, ctx.allowlists);
   if (problems.length > 0) throw validationError(problems);
 
-  let accepted: { batch: Batch; plan: BatchPlan; voiceClone: CloneJob | null };
+  let accepted: {
+    batch: Batch;
+    plan: BatchPlan;
+    voiceClone: CloneJob | null;
+    reuse: ReuseMatch[];
+    deliveries: string[];
+  };
   try {
     accepted = await db.transaction(async (tx) => {
-      const plan =
+      const planned =
         body.per_line_clone && body.voice
           ? perLineClonePlan(ctx, tenantId, batchId, body, body.voice)
           : await speechPlan(ctx, tx, tenantId, batchId, body);
+      // A line's reuse_audio over the batch's; reuse is on unless one says false.
+      const reuse = await planReuse(
+        tx,
+        tenantId,
+        planned.rows,
+        (_row, index) => (body.lines[index]?.reuse_audio ?? body.reuse_audio) !== false,
+      );
+      // The budget is what will be paid: reused lines cost nothing.
+      const plan = { ...planned, estimated: roundPrice(planned.estimated - savedBy(reuse)) };
       if (body.max_cost !== undefined && plan.estimated > body.max_cost) {
         throw budgetExceeded(plan.estimated, body.max_cost);
       }
@@ -274,7 +297,14 @@ export async function createBatch(
         requestHash: hash,
       });
       await insertCloneJobs(tx, plan.rows);
-      return { batch, plan, voiceClone: created?.job ?? null };
+      const reused = await completeReused(ctx, tx, tenantId, reuse);
+      return {
+        batch,
+        plan,
+        voiceClone: created?.job ?? null,
+        reuse,
+        deliveries: reused.deliveries,
+      };
     });
   } catch (error) {
     if (idempotencyKey && isUniqueViolation(error, 'batches_tenant_idempotency_key_uq')) {
@@ -283,22 +313,45 @@ export async function createBatch(
     }
     throw error;
   }
-  const { batch, plan, voiceClone } = accepted;
+  const { plan, voiceClone, reuse, deliveries } = accepted;
+  let { batch } = accepted;
   caller.log.info(
-    { batchId, lines: plan.rows.length, voiceId: plan.voiceId, newVoice: voiceClone !== null },
+    {
+      batchId,
+      lines: plan.rows.length,
+      reused: reuse.length,
+      voiceId: plan.voiceId,
+      newVoice: voiceClone !== null,
+    },
     'batch accepted',
   );
+  countReuse(ctx, tenantId, reuse);
+  const reusedIds = new Set(reuse.map((m) => m.row.id));
   await enqueueSubmits(
     ctx.queues,
     [
       ...(voiceClone ? [voiceClone] : []),
-      ...plan.rows.map((row) => ({ id: row.id, tenantId, run: 1, priority: PRIORITY.batch })),
+      ...plan.rows
+        .filter((row) => !reusedIds.has(row.id))
+        .map((row) => ({ id: row.id, tenantId, run: 1, priority: PRIORITY.batch })),
     ],
     caller.log,
   );
+  if (reuse.length === plan.rows.length) {
+    // Every line reused stored audio: nothing will run, so the batch is done now.
+    deliveries.push(...((await completeBatch(db, { tenantId, batchId })) ?? []));
+    batch = (await getBatch(db, { tenantId, id: batchId })) ?? batch;
+  }
+  await enqueueDeliveriesLogged(ctx.queues, deliveries, caller.log);
   return {
     replayed: false,
-    resource: acceptedBatch(batch, { estimated: plan.estimated, actual: null }),
+    resource: acceptedBatch(batch, {
+      estimated: plan.estimated,
+      // Reused lines were billed nothing, which is known already.
+      actual: reuse.length > 0 ? 0 : null,
+      reused: reuse.length,
+      saved: savedBy(reuse),
+    }),
   };
 }
 
@@ -343,7 +396,7 @@ export async function listBatchClones(
   const page = rows.slice(0, query.limit);
   const last = page.at(-1)?.job.lineIndex;
   return {
-    data: page.map((row) => cloneResource(row.job, row.audio)),
+    data: page.map((row) => cloneResource(row.job, row.audio, { baseUrl: ctx.baseUrl })),
     next_cursor:
       rows.length > query.limit && last !== undefined && last !== null
         ? encodeCursor('batch-clones', last)
@@ -369,7 +422,7 @@ export async function cancelBatch(ctx: AppContext, caller: Caller, id: string) {
         limit: CANCEL_CHUNK,
         detail: { reason: 'batch canceled by request' },
       });
-      const deliveries = await recordCloneEvents(tx, jobs);
+      const deliveries = await recordCloneEvents(tx, jobs, { baseUrl: ctx.baseUrl });
       if (jobs.length < CANCEL_CHUNK) {
         // Same transaction as the last cancels: no worker can complete the batch in between.
         const finished = await completeBatch(tx, {

@@ -7,16 +7,15 @@ import {
 } from '@voxline/contract';
 import {
   ACTIVE_STATUSES,
+  type AudioResult,
   type CloneJob,
   type CloneRequest,
-  type Database,
   type Executor,
   findCloneJobByIdempotencyKey,
   getAudioResult,
   getCloneJob,
   getCloneJobWithAudio,
   insertCloneJobs,
-  type NewCloneJob,
   newId,
   transitionCloneJob,
 } from '@voxline/db';
@@ -28,6 +27,7 @@ import type { AppContext } from '../context.js';
 import { ApiError, isUniqueViolation, notFound, validationError } from '../errors.js';
 import { enqueueDeliveriesLogged, enqueueSubmits } from './enqueue.js';
 import { type Accepted, requestHash } from './idempotency.js';
+import { completeReused, countReuse, type LineRow, planReuse, withCanonicalHash } from './reuse.js';
 import { lockNamedVoices, speechRequest } from './speakers.js';
 import { checkTargets } from './targets.js';
 
@@ -49,10 +49,13 @@ export function idempotencyConflict(): ApiError {
   );
 }
 
-async function replayClone(db: Database, existing: CloneJob, hash: string) {
+async function replayClone(ctx: AppContext, existing: CloneJob, hash: string) {
   if (existing.requestHash !== hash) throw idempotencyConflict();
-  const audio = await getAudioResult(db, { tenantId: existing.tenantId, cloneJobId: existing.id });
-  return { replayed: true, resource: cloneResource(existing, audio) };
+  const audio = await getAudioResult(ctx.db, {
+    tenantId: existing.tenantId,
+    cloneJobId: existing.id,
+  });
+  return { replayed: true, resource: cloneResource(existing, audio, { baseUrl: ctx.baseUrl }) };
 }
 
 /** The row of a single line: a voice clone, or a speech line with its voice. */
@@ -61,7 +64,7 @@ async function singleLineRow(
   tx: Executor,
   caller: Caller,
   body: CreateCloneBody,
-): Promise<Omit<NewCloneJob, 'id' | 'tenantId' | 'idempotencyKey' | 'requestHash'>> {
+): Promise<Omit<LineRow, 'id' | 'tenantId' | 'idempotencyKey' | 'requestHash'>> {
   const common = {
     priority: PRIORITY.interactive,
     ref: body.ref ?? null,
@@ -80,7 +83,17 @@ async function singleLineRow(
   if (body.voice_id !== undefined) {
     await lockNamedVoices(tx, caller.tenantId, [{ id: body.voice_id, path: 'voice_id' }]);
   }
-  const { model, text, voice_id, system_voice, ref, webhook_url, metadata, ...settings } = body;
+  const {
+    model,
+    text,
+    voice_id,
+    system_voice,
+    ref,
+    webhook_url,
+    metadata,
+    reuse_audio,
+    ...settings
+  } = body;
   return {
     ...common,
     kind: 'speech',
@@ -92,7 +105,8 @@ async function singleLineRow(
 
 /**
  * One line at interactive priority: a voice-clone call (the clone fields), or a speech line
- * spoken with a voice of the tenant's (`voice_id`) or a system voice.
+ * spoken with a voice of the tenant's (`voice_id`) or a system voice. A line asking exactly
+ * what the tenant already has stored succeeds at once from it (unless `reuse_audio: false`).
  */
 export async function createClone(
   ctx: AppContext,
@@ -105,7 +119,7 @@ export async function createClone(
   const hash = requestHash(body);
   if (idempotencyKey) {
     const existing = await findCloneJobByIdempotencyKey(db, { tenantId, idempotencyKey });
-    if (existing) return replayClone(db, existing, hash);
+    if (existing) return replayClone(ctx, existing, hash);
   }
   const problems = await checkTargets(
     [
@@ -121,40 +135,56 @@ export async function createClone(
   if (problems.length > 0) throw validationError(problems);
 
   const id = newId();
-  let job: CloneJob;
+  let accepted: {
+    job: CloneJob;
+    audio: AudioResult | null;
+    reuse: Awaited<ReturnType<typeof planReuse>>;
+    deliveries: string[];
+  };
   try {
-    job = await db.transaction(async (tx) => {
+    accepted = await db.transaction(async (tx) => {
+      const row = withCanonicalHash({
+        id,
+        tenantId,
+        ...(await singleLineRow(ctx, tx, caller, body)),
+        idempotencyKey: idempotencyKey ?? null,
+        requestHash: hash,
+      });
+      const reuse =
+        body.reuse_audio === false ? [] : await planReuse(tx, tenantId, [row], () => true);
       // Writes the row and its `queued` event together.
-      await insertCloneJobs(tx, [
-        {
-          id,
-          tenantId,
-          ...(await singleLineRow(ctx, tx, caller, body)),
-          idempotencyKey: idempotencyKey ?? null,
-          requestHash: hash,
-        },
-      ]);
-      const inserted = await getCloneJob(tx, { tenantId, id });
+      await insertCloneJobs(tx, [row]);
+      const reused = await completeReused(ctx, tx, tenantId, reuse);
+      const inserted = reused.jobs[0] ?? (await getCloneJob(tx, { tenantId, id }));
       if (!inserted) throw new Error(`clone job ${id} vanished inside its own transaction`);
-      return inserted;
+      const audio =
+        reuse.length > 0 ? await getAudioResult(tx, { tenantId, cloneJobId: id }) : null;
+      return { job: inserted, audio, reuse, deliveries: reused.deliveries };
     });
   } catch (error) {
     // Two identical requests raced: the unique index let one in; answer the other with it.
     if (idempotencyKey && isUniqueViolation(error, 'clone_jobs_tenant_idempotency_key_uq')) {
       const existing = await findCloneJobByIdempotencyKey(db, { tenantId, idempotencyKey });
-      if (existing) return replayClone(db, existing, hash);
+      if (existing) return replayClone(ctx, existing, hash);
     }
     throw error;
   }
-  await enqueueSubmits(ctx.queues, [job], caller.log);
-  return { replayed: false, resource: cloneResource(job, null) };
+  const { job, audio, reuse, deliveries } = accepted;
+  if (reuse.length > 0) {
+    countReuse(ctx, tenantId, reuse);
+    caller.log.info({ cloneJobId: id, reusedFrom: job.reusedFrom }, 'clone reused stored audio');
+    await enqueueDeliveriesLogged(ctx.queues, deliveries, caller.log);
+  } else {
+    await enqueueSubmits(ctx.queues, [job], caller.log);
+  }
+  return { replayed: false, resource: cloneResource(job, audio, { baseUrl: ctx.baseUrl }) };
 }
 
 export async function getClone(ctx: AppContext, caller: Caller, id: string) {
   if (!UUID_PATTERN.test(id)) throw notFound('clone');
   const found = await getCloneJobWithAudio(ctx.db, { tenantId: caller.tenantId, id });
   if (!found) throw notFound('clone');
-  return cloneResource(found.job, found.audio);
+  return cloneResource(found.job, found.audio, { baseUrl: ctx.baseUrl });
 }
 
 /**
@@ -177,7 +207,7 @@ export async function cancelClone(ctx: AppContext, caller: Caller, id: string) {
       detail: { reason: 'canceled by request' },
     });
     if (!job) return null;
-    return { job, deliveries: await recordCloneEvent(tx, job) };
+    return { job, deliveries: await recordCloneEvent(tx, job, { baseUrl: ctx.baseUrl }) };
   });
   if (!done) {
     const now = await getCloneJob(db, { tenantId: caller.tenantId, id });
@@ -195,5 +225,5 @@ export async function cancelClone(ctx: AppContext, caller: Caller, id: string) {
     );
   }
   await enqueueDeliveriesLogged(ctx.queues, deliveries, caller.log);
-  return cloneResource(done.job, null);
+  return cloneResource(done.job, null, { baseUrl: ctx.baseUrl });
 }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
+import { canonicalJson } from '@voxline/contract';
 import type { VoiceCloneSettings } from '@voxline/db';
 import type { VoiceCloneParams } from '@voxline/runninghub';
-import { canonicalJson } from './idempotency.js';
 
 /** Where a voice is cloned from: a URL as given, or an uploaded file by its digest. */
 export type VoiceSource = { url: string } | { sha256: string };

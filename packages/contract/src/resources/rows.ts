@@ -32,6 +32,8 @@ export interface CloneJobRow {
   request: VoiceCloneParams | SpeechRequest;
   estimatedCost: number;
   actualCost: number | null;
+  reusedFrom: string | null;
+  savedCost: number | null;
   errorCode: string | null;
   errorMessage: string | null;
   metadata: Record<string, unknown> | null;
@@ -41,10 +43,21 @@ export interface CloneJobRow {
 }
 
 export interface AudioResultRow {
+  /** The upstream link (temporary). */
   url: string;
   outputType: string | null;
   urlExpiresAt: Date | null;
   usage: Usage | null;
+  /** voxline's copy: null until archived (and for results from before the audio store). */
+  storageKey: string | null;
+  sha256: string | null;
+  bytes: number | null;
+  format: string | null;
+  durationMs: number | null;
+  sampleRate: number | null;
+  channels: number | null;
+  archivedAt: Date | null;
+  purgedAt: Date | null;
 }
 
 export interface BatchRow {
@@ -140,4 +153,13 @@ export interface VoiceRow {
   readyAt: Date | null;
   lastUsedAt: Date | null;
   expiresAt: Date | null;
+}
+
+export interface TenantRow {
+  id: string;
+  name: string;
+  weight: number;
+  requestsPerMinute: number | null;
+  maxPendingLines: number | null;
+  createdAt: Date;
 }

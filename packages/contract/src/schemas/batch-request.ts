@@ -15,6 +15,7 @@ import {
   metadataSchema,
   type RequestLimits,
   refuseUnstorableStrings,
+  reuseAudioField,
   speechObject,
   systemVoiceField,
   voiceIdField,
@@ -122,6 +123,8 @@ export function createBatchSchema(limits: RequestLimits) {
       voice_id: voiceIdField.optional(),
       system_voice: systemVoiceField.optional(),
       speech: speechObject('speech').optional(),
+      // Over the batch's own reuse_audio for this line.
+      reuse_audio: reuseAudioField,
     },
     { error: 'a line must be a JSON object' },
   );
@@ -153,6 +156,7 @@ export function createBatchSchema(limits: RequestLimits) {
           .optional(),
         webhook_url: webhookUrlField(),
         metadata: metadataSchema(limits.metadataMaxBytes).optional(),
+        reuse_audio: reuseAudioField,
       },
       { error: 'body must be a JSON object' },
     )

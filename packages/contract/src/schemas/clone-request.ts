@@ -19,6 +19,7 @@ import {
   metadataSchema,
   type RequestLimits,
   refuseUnstorableStrings,
+  reuseAudioField,
   systemVoiceField,
   voiceIdField,
   webhookUrlField,
@@ -58,6 +59,7 @@ interface LineExtras {
   ref?: string;
   webhook_url?: string;
   metadata?: Record<string, unknown>;
+  reuse_audio?: boolean;
 }
 
 /** `POST /v1/clones` with the clone fields: one voice-clone call, as before voices. */
@@ -96,6 +98,7 @@ export function createCloneSchema(limits: RequestLimits) {
         ...lineFields(limits),
         webhook_url: webhookUrlField(),
         metadata: metadataSchema(limits.metadataMaxBytes).optional(),
+        reuse_audio: reuseAudioField,
       },
       { error: 'body must be a JSON object' },
     )

@@ -68,6 +68,14 @@ export const deadLettersQuery = z.strictObject({
   cursor: cursorQuery,
 });
 
+export const cloneAudioQuery = z.strictObject({
+  redirect: z
+    .enum(['true', 'false'], { error: 'redirect must be true or false' })
+    .transform((s) => s === 'true')
+    .default(false)
+    .meta({ description: 'true with an S3 store: 302 to a presigned URL instead of the bytes' }),
+});
+
 export const redriveBody = z
   .strictObject(
     {
@@ -91,16 +99,3 @@ export const redriveBody = z
       });
     }
   });
-
-export const createTenantBody = z
-  .strictObject(
-    {
-      name: z
-        .string({ error: 'name must be a string' })
-        .trim()
-        .min(1, 'name must not be empty')
-        .max(200, 'name must be at most 200 characters'),
-    },
-    { error: 'body must be a JSON object' },
-  )
-  .superRefine(refuseUnstorableStrings);

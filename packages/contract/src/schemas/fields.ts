@@ -106,6 +106,18 @@ export function lineFields(limits: RequestLimits) {
   };
 }
 
+/**
+ * `reuse_audio`: true (the default) lets a line whose upstream request matches audio the
+ * tenant already has stored succeed from that audio, at no cost; false always calls upstream.
+ */
+export const reuseAudioField = z
+  .boolean({ error: 'reuse_audio must be a JSON boolean' })
+  .optional()
+  .meta({
+    description:
+      'false: call upstream even when identical audio is already stored (default true: reuse it, at no cost)',
+  });
+
 export function webhookUrlField() {
   return z
     .url({ protocol: /^https?$/, error: 'webhook_url must be an http(s) URL' })

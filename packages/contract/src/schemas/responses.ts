@@ -51,6 +51,15 @@ export const costResponse = z
   })
   .meta({ description: 'cost in CNY' });
 
+const batchCostResponse = costResponse
+  .extend({
+    reused: z.number().int().meta({
+      description: 'lines that reused audio already stored (no upstream call, cost 0)',
+    }),
+    saved: z.number().meta({ description: 'what the reused lines would have cost, in CNY' }),
+  })
+  .meta({ description: 'cost in CNY, and what reuse saved' });
+
 // Upstream leaves usage fields out, sends null, or numbers as strings or as numbers: every
 // field is always present, as upstream's text or null (`usageResource`). The routes'
 // typed replies make the view and this schema agree at compile time.
@@ -89,13 +98,30 @@ export const cloneResponse = z.looseObject({
   request: z.union([cloneRequest, speechRequest]),
   audio: z
     .looseObject({
-      url: z.string(),
+      url: z.string().meta({
+        description:
+          "voxline's copy (`GET /v1/clones/:id/audio`) once archived; upstream's link before",
+      }),
+      upstream_url: z.string().meta({ description: "upstream's link, which expires" }),
       type: z.string().nullable(),
-      url_expires_at: z.string().nullable(),
+      url_expires_at: z.string().nullable().meta({ description: "when upstream's link expires" }),
       usage: usageResponse,
+      sha256: z.string().nullable().meta({ description: 'of the stored file (its ETag)' }),
+      bytes: z.number().int().nullable(),
+      format: z.string().nullable().meta({ description: 'read from the file: wav, mp3, …' }),
+      duration_ms: z.number().int().nullable(),
+      sample_rate: z.number().int().nullable(),
+      channels: z.number().int().nullable(),
     })
     .nullable(),
-  cost: costResponse,
+  cost: costResponse.extend({
+    saved: z.number().nullable().meta({
+      description: 'for a line that reused stored audio: what it would have cost, in CNY',
+    }),
+  }),
+  reused_from: z.string().nullable().meta({
+    description: 'the clone whose stored audio this one reused (it made no upstream call)',
+  }),
   error: z.object({ code: z.string(), message: z.string() }).nullable(),
   metadata: z.record(z.string(), z.unknown()).nullable(),
   created_at: z.string(),
@@ -117,8 +143,9 @@ export const batchResponse = z.looseObject({
   total: z.number().int(),
   counts,
   voice_id: z.string().nullable().meta({ description: 'the voice the lines are spoken with' }),
-  cost: costResponse.meta({
-    description: 'its lines, plus the clone of the voice the batch created (if it did)',
+  cost: batchCostResponse.meta({
+    description:
+      'its lines, plus the clone of the voice the batch created (if it did), and what reuse saved',
   }),
   max_cost: z.number().nullable(),
   metadata: z.record(z.string(), z.unknown()).nullable(),
@@ -132,7 +159,7 @@ export const batchAcceptedResponse = z.object({
   status: z.enum(BATCH_STATUSES),
   total: z.number().int(),
   voice_id: z.string().nullable(),
-  cost: costResponse,
+  cost: batchCostResponse,
   created_at: z.string(),
 });
 
@@ -209,13 +236,6 @@ export const redriveResponse = z.object({
   clone_ids: z.array(z.string()),
 });
 
-export const tenantCreatedResponse = z.object({
-  tenant_id: z.string(),
-  name: z.string(),
-  api_key: z.string(),
-  webhook_secret: z.string(),
-});
-
 /** An API key as listed: its id, prefix and dates, never the key or its hash. */
 export const apiKeyResponse = z.object({
   id: z.string(),
@@ -245,4 +265,3 @@ export type BatchAcceptedResponse = z.infer<typeof batchAcceptedResponse>;
 export type VoiceResponse = z.infer<typeof voiceResponse>;
 export type DeadLetterResponse = z.infer<typeof deadLetterResponse>;
 export type ApiKeyResponse = z.infer<typeof apiKeyResponse>;
-export type TenantCreatedResponse = z.infer<typeof tenantCreatedResponse>;

@@ -52,18 +52,28 @@ export async function countBatchStatuses(
   return counts;
 }
 
+export interface BatchCost extends VoiceCost {
+  /** Lines that reused stored audio (no upstream call, cost 0). */
+  reused: number;
+  /** What those lines would have cost by the price list. */
+  saved: number;
+}
+
 /**
  * What a batch costs: its lines, plus the clone tasks of the voice its inline `voice` created
  * (`created_by_batch_id`). `actual` sums what upstream reported; null while nothing did.
+ * `reused` and `saved` count the lines that reused stored audio and what that saved.
  */
 export async function batchCost(
   db: Executor,
   params: { tenantId: string; batchId: string },
-): Promise<VoiceCost> {
+): Promise<BatchCost> {
   const [row] = await db
     .select({
       estimated: sql<string>`coalesce(sum(${cloneJobs.estimatedCost}), 0)`,
       actual: sql<string | null>`sum(${cloneJobs.actualCost})`,
+      reused: sql<number>`(count(${cloneJobs.reusedFrom}) filter (where ${cloneJobs.batchId} = ${params.batchId}))::int`,
+      saved: sql<string>`coalesce(sum(${cloneJobs.savedCost}) filter (where ${cloneJobs.batchId} = ${params.batchId}), 0)`,
     })
     .from(cloneJobs)
     .where(
@@ -92,6 +102,8 @@ export async function batchCost(
   return {
     estimated: Number(row?.estimated ?? 0),
     actual: row?.actual === null || row?.actual === undefined ? null : Number(row.actual),
+    reused: row?.reused ?? 0,
+    saved: Number(row?.saved ?? 0),
   };
 }
 

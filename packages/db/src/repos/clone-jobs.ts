@@ -137,3 +137,67 @@ export async function listStaleActiveCloneJobs(
     .orderBy(asc(cloneJobs.id))
     .limit(params.limit);
 }
+
+/** What the callback route needs of the line a callback token belongs to. */
+export type CallbackTarget = Pick<
+  CloneJob,
+  'id' | 'tenantId' | 'run' | 'status' | 'kind' | 'request' | 'upstreamTaskId'
+>;
+
+/**
+ * The line whose current submission carries the callback token with this SHA-256 (hex), any
+ * tenant's: the token is the callback's only credential. A submission replaces the previous
+ * token, so an older one finds nothing.
+ */
+export async function findCloneJobByCallbackToken(
+  db: Executor,
+  params: { tokenHash: string },
+): Promise<CallbackTarget | null> {
+  const [row] = await db
+    .select({
+      id: cloneJobs.id,
+      tenantId: cloneJobs.tenantId,
+      run: cloneJobs.run,
+      status: cloneJobs.status,
+      kind: cloneJobs.kind,
+      request: cloneJobs.request,
+      upstreamTaskId: cloneJobs.upstreamTaskId,
+    })
+    .from(cloneJobs)
+    .where(eq(cloneJobs.callbackTokenHash, params.tokenHash));
+  return row ?? null;
+}
+
+/**
+ * Appends the job's `callback_received` event for an upstream task unless one is already there:
+ * RunningHub re-sends a callback when the receiver was slow, and the history keeps one per
+ * task. Serialised per job by an advisory lock, so two deliveries at once still write one.
+ * Returns whether this call wrote it.
+ */
+export async function recordCallbackReceived(
+  db: Executor,
+  params: {
+    tenantId: string;
+    cloneJobId: string;
+    taskId: string;
+    detail?: Record<string, unknown>;
+  },
+): Promise<boolean> {
+  const detail = JSON.stringify({ ...params.detail, task_id: params.taskId });
+  return db.transaction(async (tx) => {
+    await tx.execute(
+      sql`select pg_advisory_xact_lock(hashtextextended(${`callback:${params.cloneJobId}`}, 0))`,
+    );
+    const inserted = await tx.execute<{ id: number }>(sql`
+      insert into ${cloneJobEvents} (clone_job_id, kind, detail)
+      select ${cloneJobs.id}, 'callback_received', ${detail}::jsonb from ${cloneJobs}
+       where ${cloneJobs.id} = ${params.cloneJobId} and ${cloneJobs.tenantId} = ${params.tenantId}
+         and not exists (
+           select 1 from ${cloneJobEvents}
+            where ${cloneJobEvents.cloneJobId} = ${params.cloneJobId}
+              and ${cloneJobEvents.kind} = 'callback_received'
+              and ${cloneJobEvents.detail} ->> 'task_id' = ${params.taskId})
+      returning id`);
+    return inserted.rows.length > 0;
+  });
+}
