@@ -26,7 +26,7 @@ export interface AppDeps {
 /** Everything a route or service needs, built once per app. */
 export interface AppContext extends AppDeps {
   metrics: Metrics;
-  /** Counters only the API writes (reuse, callbacks), in the same registry. */
+  /** Counters only the API writes (reuse, callbacks, 429s), in the same registry. */
   apiMetrics: ApiMetrics;
   /** Where archived audio is read from (AUDIO_STORE), opened once and closed with the app. */
   audioStore: AudioStore;

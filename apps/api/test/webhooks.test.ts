@@ -168,6 +168,39 @@ describe('webhook routes', () => {
     expect((await post('/v1/webhook-endpoints', { url: WEBHOOK_URL }, null)).statusCode).toBe(401);
   });
 
+  it('registers a URL once per tenant: a duplicate is 409 endpoint_exists and writes nothing', async () => {
+    const owner = await api.tenant('duplicates');
+    const url = `${WEBHOOK_URL}/once?token=1`;
+    const first = await post('/v1/webhook-endpoints', { url }, owner.key);
+    expect(first.statusCode).toBe(201);
+    const existing = first.json() as Endpoint;
+
+    // Racing registrations of the same URL: the unique index lets exactly one through.
+    const racing = await Promise.all(
+      Array.from({ length: 5 }, () =>
+        post('/v1/webhook-endpoints', { url, description: 'again' }, owner.key),
+      ),
+    );
+    for (const res of racing) {
+      expect(res.statusCode).toBe(409);
+      expect(res.json()).toEqual({
+        error: {
+          code: 'endpoint_exists',
+          message: expect.stringContaining(existing.id),
+          details: { endpoint_id: existing.id },
+        },
+      });
+    }
+    const listed = (await get('/v1/webhook-endpoints', owner.key)).json() as { data: Endpoint[] };
+    expect(listed.data.map((e) => e.id)).toEqual([existing.id]);
+
+    // Another tenant may register the same URL; a deleted endpoint's URL may be registered again.
+    const other = await api.tenant('duplicates-other');
+    expect((await post('/v1/webhook-endpoints', { url }, other.key)).statusCode).toBe(201);
+    expect((await del(`/v1/webhook-endpoints/${existing.id}`, owner.key)).statusCode).toBe(204);
+    expect((await post('/v1/webhook-endpoints', { url }, owner.key)).statusCode).toBe(201);
+  });
+
   it('lists deliveries with their attempts, filtered and paginated', async () => {
     const owner = await api.tenant('deliveries');
     const apiKey = owner.key;

@@ -1,9 +1,11 @@
+import type { ArchiveOptions, AudioStore } from '@voxline/audio-store';
 import type { Config } from '@voxline/config';
 import type { Database } from '@voxline/db';
 import type { Logger } from '@voxline/logger';
 import type { Metrics } from '@voxline/metrics';
 import type { Queues, RedisClient, UpstreamSlots, VoiceWaiters } from '@voxline/queue';
 import type { PriceList, RunningHubClient } from '@voxline/runninghub';
+import type { CloneViewOptions } from '@voxline/webhooks';
 import type { PollSchedule } from './clone/poll-schedule.js';
 
 /** What every processor needs, built once per process by the runtime. */
@@ -20,6 +22,10 @@ export interface WorkerContext {
   /** Learned task durations, shared by every worker process through Redis. */
   schedule: PollSchedule;
   upstream: RunningHubClient;
+  /** Where results are copied (AUDIO_STORE), opened once per process, and how downloads go. */
+  audio: { store: AudioStore; options: ArchiveOptions };
+  /** How clone resources in webhook events are written (the API's public address). */
+  cloneEvents: CloneViewOptions;
   logger: Logger;
   metrics: Metrics;
 }

@@ -10,19 +10,36 @@ export function keepAliveInterval(config: Config): number {
   return Math.max(1_000, Math.min(KEEP_ALIVE_SCAN_MAX_MS, config.VOICE_KEEP_ALIVE_MARGIN_MS / 4));
 }
 
+// Retention is counted in days: an hourly sweep deletes a file at most an hour late.
+const RETENTION_SWEEP_MS = 3_600_000;
+
+// The reconciler's scheduler keeps the id it always had, so an upgrade replaces it.
+const SCHEDULER_IDS: Record<MaintenanceTask, string> = {
+  reconcile: 'reconcile',
+  keep_alive: 'keep-alive',
+  retention: 'audio-retention',
+};
+
 /**
  * The maintenance queue's periodic tasks, as BullMQ job schedulers (so one process runs each at
- * a time): the reconciler, and the keep-alive of kept voices. An idempotent upsert.
+ * a time): the reconciler, the keep-alive of kept voices, and, with AUDIO_RETENTION_DAYS, the
+ * removal of old stored audio (its scheduler is removed when the setting is). An idempotent
+ * upsert.
  */
 export async function scheduleMaintenance(queues: Queues, config: Config): Promise<void> {
-  const every: Record<MaintenanceTask, number> = {
+  const every: Partial<Record<MaintenanceTask, number>> = {
     reconcile: config.RECONCILE_INTERVAL_MS,
     keep_alive: keepAliveInterval(config),
+    ...(config.AUDIO_RETENTION_DAYS !== undefined ? { retention: RETENTION_SWEEP_MS } : {}),
   };
-  for (const [task, ms] of Object.entries(every) as Array<[MaintenanceTask, number]>) {
+  for (const task of Object.keys(SCHEDULER_IDS) as MaintenanceTask[]) {
+    const ms = every[task];
+    if (ms === undefined) {
+      await queues.maintenance.removeJobScheduler(SCHEDULER_IDS[task]);
+      continue;
+    }
     await queues.maintenance.upsertJobScheduler(
-      // The reconciler's scheduler keeps the id it always had, so an upgrade replaces it.
-      task === 'reconcile' ? 'reconcile' : 'keep-alive',
+      SCHEDULER_IDS[task],
       { every: ms },
       { name: catalog.maintenance.job, data: { task }, opts: catalog.maintenance.options },
     );

@@ -1,9 +1,11 @@
 import { parsePayload } from '@voxline/queue';
 import type { Job } from 'bullmq';
+import { archiveStep } from './clone/archive.js';
 import { pollStep } from './clone/poll.js';
 import { submitStep } from './clone/submit.js';
 import type { WorkerContext } from './context.js';
 import { reconcile } from './reconciler.js';
+import { purgeExpiredAudio } from './retention.js';
 import { settle } from './step.js';
 import { keepVoicesAlive } from './voices/keep-alive.js';
 
@@ -16,12 +18,20 @@ export const processSubmit = (ctx: WorkerContext) => async (job: Job, token?: st
 export const processPoll = (ctx: WorkerContext) => async (job: Job, token?: string) =>
   settle(job, token, await pollStep(ctx, job.id ?? '', parsePayload('clonePoll', job.data)));
 
+export const processArchive = (ctx: WorkerContext) => async (job: Job, token?: string) =>
+  settle(job, token, await archiveStep(ctx, job.id ?? '', parsePayload('cloneArchive', job.data)));
+
 export const processMaintenance = (ctx: WorkerContext) => async (job: Job) => {
   const { task } = parsePayload('maintenance', job.data);
   if (task === 'keep_alive') {
     const lines = await keepVoicesAlive(ctx);
     if (lines) ctx.logger.info({ lines }, 'keep-alive lines queued for kept voices');
     return { lines };
+  }
+  if (task === 'retention') {
+    const files = await purgeExpiredAudio(ctx);
+    if (files) ctx.logger.info({ files }, 'stored audio past AUDIO_RETENTION_DAYS deleted');
+    return { files };
   }
   const report = await reconcile(ctx);
   if (

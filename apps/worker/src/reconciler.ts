@@ -6,7 +6,7 @@ import {
 } from '@voxline/db';
 import { enqueue, jobIds, submitJob } from '@voxline/queue';
 import { completeBatch, enqueueDeliveries, requeueStrandedDeliveries } from '@voxline/webhooks';
-import { ensurePollJob } from './clone/poll-jobs.js';
+import { archiveJobLive, ensureRunningStep } from './clone/archive-jobs.js';
 import type { WorkerContext } from './context.js';
 import { repairStuckVoices } from './voices/repair.js';
 
@@ -23,7 +23,8 @@ export interface ReconcileReport {
 /**
  * Postgres is the record, Redis the scheduler: Redis may lose a job (eviction, failover, a crash
  * between two writes). Every active clone job older than the grace period must have a live
- * BullMQ job; those without one are queued again. Batches whose lines are all terminal are
+ * BullMQ job (a running one its poll job, or its archive job once its result is stored); those
+ * without one are queued again. Batches whose lines are all terminal are
  * finished, webhook deliveries whose job was lost are queued again, and voices left `cloning`
  * after their clone task ended take its outcome. Runs from a BullMQ job
  * scheduler, so one process does it at a time.
@@ -70,6 +71,8 @@ export async function reconcile(ctx: WorkerContext): Promise<ReconcileReport> {
 
 async function requeueIfLost(ctx: WorkerContext, listed: CloneJob): Promise<boolean> {
   const running = listed.status === 'running';
+  // A running line is waiting for its poll job, or, once its result is stored, for its archive.
+  if (running && (await archiveJobLive(ctx, listed))) return false;
   const state = running
     ? await ctx.queues.clonePoll.getJobState(jobIds.poll(listed.id, listed.run))
     : await ctx.queues.cloneSubmit.getJobState(jobIds.submit(listed.id, listed.run));
@@ -88,7 +91,7 @@ async function requeueIfLost(ctx: WorkerContext, listed: CloneJob): Promise<bool
     'reconciler: re-queueing a job Redis lost',
   );
   if (running) {
-    await ensurePollJob(ctx, job);
+    await ensureRunningStep(ctx, job);
     return true;
   }
   // `submitting` with no live job is an interrupted submit: the submit step, run again, applies

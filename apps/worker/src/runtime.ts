@@ -12,11 +12,19 @@ import {
   VoiceWaiters,
 } from '@voxline/queue';
 import { priceList, RunningHubClient } from '@voxline/runninghub';
+import { publicBaseUrl } from '@voxline/webhooks';
 import { type Processor, Worker, type WorkerOptions } from 'bullmq';
+import { openWorkerAudio } from './audio.js';
 import { PollSchedule } from './clone/poll-schedule.js';
 import type { WorkerContext } from './context.js';
 import { scheduleMaintenance } from './maintenance-schedule.js';
-import { processDeadLetter, processMaintenance, processPoll, processSubmit } from './processors.js';
+import {
+  processArchive,
+  processDeadLetter,
+  processMaintenance,
+  processPoll,
+  processSubmit,
+} from './processors.js';
 import { createWebhookDeliveryProcessor } from './webhooks/processor.js';
 
 export interface WorkerRuntime {
@@ -46,6 +54,8 @@ export async function startWorkers(options: StartOptions): Promise<WorkerRuntime
   if (!upstream.baseUrl || !upstream.apiKey)
     throw new Error('the worker needs RUNNINGHUB_BASE_URL and RUNNINGHUB_API_KEY');
   const metrics = options.metrics ?? createMetrics();
+  // First: a bad AUDIO_STORE fails the start before any connection is opened.
+  const audio = openWorkerAudio(config, upstream.baseUrl);
   const dbHandle: DbHandle = createDb({
     url: config.DATABASE_URL,
     max: config.DATABASE_POOL_MAX,
@@ -86,6 +96,8 @@ export async function startWorkers(options: StartOptions): Promise<WorkerRuntime
       maxMs: config.POLL_MAX_INTERVAL_MS,
     }),
     upstream: client,
+    audio: { store: audio.store, options: audio.options },
+    cloneEvents: { baseUrl: publicBaseUrl(config) },
     logger,
     metrics,
   };
@@ -126,6 +138,10 @@ export async function startWorkers(options: StartOptions): Promise<WorkerRuntime
       concurrency: config.WORKER_CONCURRENCY,
     }),
     make(catalog.clonePoll.queue, processPoll(context), { concurrency: config.WORKER_CONCURRENCY }),
+    // Downloads stream through a fixed buffer each, so as many run as other steps do.
+    make(catalog.cloneArchive.queue, processArchive(context), {
+      concurrency: config.WORKER_CONCURRENCY,
+    }),
     make(catalog.webhookDelivery.queue, webhookProcessor, {
       concurrency: config.WEBHOOK_WORKER_CONCURRENCY,
     }),
@@ -161,11 +177,13 @@ export async function startWorkers(options: StartOptions): Promise<WorkerRuntime
           logger.warn(
             'active steps did not end in time; closing anyway (their jobs will be retried)',
           );
+          audio.abort();
           await Promise.all(workers.map((w) => w.close(true)));
         }
         await closeQueues(queues);
         await client.close();
         await webhookProcessor.close();
+        await audio.close();
         redis.disconnect();
         await dbHandle.close();
       })();

@@ -18,7 +18,7 @@ import {
 } from '@voxline/testing';
 import { and, count, eq, inArray } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fastEnv, SIM_KEY, voice } from './harness.js';
+import { audioDir, fastEnv, SIM_KEY, voice } from './harness.js';
 
 const LINES = 300;
 const KILLS = 3;
@@ -43,6 +43,7 @@ describe('a worker process killed with SIGKILL mid-batch', () => {
   afterAll(async () => {
     await stopAll('SIGKILL');
     await rm(logDir, { recursive: true, force: true });
+    await rm(audioDir(redis), { recursive: true, force: true });
     await sim.close();
     await redis.cleanup();
     await db.drop();

@@ -1,3 +1,7 @@
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { type Config, loadConfig } from '@voxline/config';
 import {
   type CloneJob,
@@ -23,9 +27,15 @@ import { startWorkers, type WorkerRuntime } from '../src/runtime.js';
 
 export const SIM_KEY = 'sim-test-key';
 
+/** The folder store of a test's stored audio: one per queue prefix, removed by the harness. */
+export function audioDir(redis: TestRedis): string {
+  return join(tmpdir(), 'voxline-worker-audio', redis.prefix.replace(/[{}]/g, ''));
+}
+
 /** Settings that make a whole pipeline run take seconds: short polls, short backoffs. */
 export function fastEnv(db: TestDatabase, redis: TestRedis, extra: Record<string, string> = {}) {
   return {
+    AUDIO_STORE: pathToFileURL(audioDir(redis)).href,
     DATABASE_URL: db.url,
     // A test on a Redis Cluster names its nodes instead (the two are exclusive).
     ...(extra.REDIS_CLUSTER_NODES ? {} : { REDIS_URL: redis.url }),
@@ -64,9 +74,12 @@ export interface Harness {
   /** Inserts and enqueues lines the way the producer API does; returns their ids. */
   submit(
     texts: string[],
-    options?: { batch?: boolean },
+    /** `ids`: the lines' ids, for a test that must know them before they are queued. */
+    options?: { batch?: boolean; ids?: string[] },
   ): Promise<{ ids: string[]; batchId: string | null }>;
   jobs(ids: string[]): Promise<CloneJob[]>;
+  /** Stops the workers and starts new ones on the same services, with `env` over the first one's. */
+  restart(env: Record<string, string>): Promise<WorkerRuntime>;
   waitTerminal(ids: string[], timeoutMs?: number): Promise<CloneJob[]>;
   close(): Promise<void>;
 }
@@ -83,12 +96,14 @@ export async function startHarness(
   });
   const config = loadConfig(fastEnv(db, redis, options.env));
   const logger = createLogger({ name: 'test-worker', level: 'silent' });
-  const runtime = await startWorkers({
-    config,
-    logger,
-    upstream: { baseUrl: sim.url, apiKey: SIM_KEY },
-    scheduleReconciler: false,
-  });
+  const start = (settings: Config) =>
+    startWorkers({
+      config: settings,
+      logger,
+      upstream: { baseUrl: sim.url, apiKey: SIM_KEY },
+      scheduleReconciler: false,
+    });
+  let runtime = await start(config);
   const { tenant, apiKey } = await createTenant(db.db, { name: 'harness' });
 
   const jobs = (ids: string[]) => db.db.select().from(cloneJobs).where(inArray(cloneJobs.id, ids));
@@ -97,14 +112,16 @@ export async function startHarness(
     redis,
     sim,
     config,
-    runtime,
+    get runtime() {
+      return runtime;
+    },
     tenantId: tenant.id,
     apiKey,
-    async submit(texts, { batch = false } = {}) {
+    async submit(texts, { batch = false, ids } = {}) {
       const batchId = batch ? newId() : null;
       const priority = batch ? PRIORITY.batch : PRIORITY.interactive;
       const rows = texts.map((text, i) => ({
-        id: newId(),
+        id: ids?.[i] ?? newId(),
         tenantId: tenant.id,
         batchId,
         lineIndex: batch ? i : null,
@@ -135,6 +152,11 @@ export async function startHarness(
       return { ids: rows.map((r) => r.id), batchId };
     },
     jobs,
+    async restart(env) {
+      await runtime.close();
+      runtime = await start(loadConfig(fastEnv(db, redis, { ...options.env, ...env })));
+      return runtime;
+    },
     async waitTerminal(ids, timeoutMs = 60_000) {
       return waitFor(
         `${ids.length} jobs to reach a terminal state`,
@@ -150,6 +172,7 @@ export async function startHarness(
     async close() {
       await runtime.close();
       await sim.close();
+      await rm(audioDir(redis), { recursive: true, force: true });
       await redis.cleanup();
       await db.drop();
     },

@@ -24,7 +24,7 @@ describe('clone pipeline against the simulator', () => {
     await h.close();
   });
 
-  it('takes one line through submit and polls to succeeded, with its audio', async () => {
+  it('takes one line through submit, polls and the archive to succeeded, with its audio', async () => {
     const { ids } = await h.submit(['The quick brown fox jumps over the lazy dog.']);
     const [job] = await h.waitTerminal(ids);
     expect(job?.status).toBe('succeeded');
@@ -41,8 +41,18 @@ describe('clone pipeline against the simulator', () => {
       .from(webhookEvents)
       .where(eq(webhookEvents.cloneJobId, ids[0] as string));
     expect(event?.type).toBe('clone.succeeded');
+    // The event points at voxline's stored copy, and still names upstream's link.
+    expect(audio?.archivedAt).not.toBeNull();
     expect(event?.payload).toMatchObject({
-      data: { id: ids[0], status: 'succeeded', audio: { url: audio?.url } },
+      data: {
+        id: ids[0],
+        status: 'succeeded',
+        audio: {
+          url: `${h.runtime.context.cloneEvents.baseUrl}/v1/clones/${ids[0]}/audio`,
+          upstream_url: audio?.url,
+          sha256: audio?.sha256,
+        },
+      },
     });
     const events = await listCloneJobEvents(h.db.db, {
       tenantId: h.tenantId,

@@ -65,7 +65,13 @@ describe('a batch against an upstream that varies the shape of its answers', () 
     for (const audio of stored) {
       const one = await get(`/v1/clones/${audio.cloneJobId}`);
       expect(one.status, JSON.stringify(one.body)).toBe(200);
-      expect(one.body.audio).toMatchObject({ url: audio.url, type: 'wav' });
+      // voxline's stored copy, under the API's own address; upstream's link beside it.
+      expect(one.body.audio).toMatchObject({
+        url: `${apiUrl}/v1/clones/${audio.cloneJobId}/audio`,
+        upstream_url: audio.url,
+        type: 'wav',
+        sha256: audio.sha256,
+      });
       expect((one.body.audio as { usage: unknown }).usage).toEqual(
         audio.usage && {
           consumeMoney: audio.usage.consumeMoney,

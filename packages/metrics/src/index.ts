@@ -57,6 +57,37 @@ export function createMetrics() {
       buckets: [1, 2, 5, 10, 20, 30, 60, 120, 300, 600],
       registers,
     }),
+    // Against the API's voxline_callbacks_received_total: with callbacks on, nearly every poll
+    // should be one a callback woke; those the schedule ran are the safety net (and, without
+    // callbacks, all of them).
+    polls: new Counter({
+      name: 'voxline_polls_total',
+      help: 'Upstream queries of running tasks, by what triggered them: "callback" (a callback for the task had arrived) or "schedule"',
+      labelNames: ['trigger'] as const,
+      registers,
+    }),
+    archiveDuration: new Histogram({
+      name: 'voxline_archive_duration_seconds',
+      help: 'Time to copy one result into the audio store: download, store, read back its metadata',
+      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 120],
+      registers,
+    }),
+    archiveBytes: new Counter({
+      name: 'voxline_archive_bytes_total',
+      help: 'Bytes of audio copied into the audio store',
+      registers,
+    }),
+    archiveFailures: new Counter({
+      name: 'voxline_archive_failures_total',
+      help: 'Failed archive attempts by error code (TOO_LARGE, TIMEOUT, HTTP_403, ...) and whether the step retries or the line failed (ARCHIVE_FAILED)',
+      labelNames: ['code', 'outcome'] as const,
+      registers,
+    }),
+    audioPurged: new Counter({
+      name: 'voxline_audio_purged_total',
+      help: 'Stored audio files deleted by AUDIO_RETENTION_DAYS',
+      registers,
+    }),
     ambiguousSubmits: new Counter({
       name: 'voxline_ambiguous_submits_total',
       help: 'Jobs found in submitting with no task id after a crash, by the policy applied',

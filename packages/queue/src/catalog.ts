@@ -35,6 +35,17 @@ export const clonePollPayload = z.object({
   upstreamVoiceId: z.string().min(1).optional(),
 });
 
+// Added with the audio store: copies a succeeded task's result into voxline's store, then
+// finishes the line. A step of its own, so a slow or failing download retries without
+// querying (or paying) upstream again.
+export const cloneArchivePayload = z.object({
+  cloneJobId: uuid,
+  tenantId: uuid,
+  run: z.number().int().min(1),
+  // Failed downloads so far: retryable ones back off until ARCHIVE_MAX_ATTEMPTS.
+  archiveErrors: z.number().int().min(0).default(0),
+});
+
 export const webhookDeliveryPayload = z.object({
   deliveryId: uuid,
 });
@@ -51,8 +62,9 @@ export const deadLetterPayload = z.object({
   lastResponse: z.unknown().optional(),
 });
 
-// `keep_alive` was added with voices; `reconcile` jobs already scheduled still validate.
-export const maintenanceTasks = ['reconcile', 'keep_alive'] as const;
+// `keep_alive` was added with voices, `retention` with the audio store; `reconcile` jobs
+// already scheduled still validate.
+export const maintenanceTasks = ['reconcile', 'keep_alive', 'retention'] as const;
 export type MaintenanceTask = (typeof maintenanceTasks)[number];
 
 export const maintenancePayload = z.object({
@@ -82,6 +94,19 @@ export const catalog = {
     queue: 'clone-poll',
     job: 'poll',
     payload: clonePollPayload,
+    options: {
+      attempts: 8,
+      backoff: { type: 'exponential', delay: 1_000 },
+      removeOnComplete: keepCompleted,
+      removeOnFail: keepFailed,
+    },
+  },
+  cloneArchive: {
+    queue: 'clone-archive',
+    job: 'archive',
+    payload: cloneArchivePayload,
+    // Download failures are counted by the processor against ARCHIVE_MAX_ATTEMPTS; BullMQ's
+    // own attempts only cover infrastructure errors, as for the other clone steps.
     options: {
       attempts: 8,
       backoff: { type: 'exponential', delay: 1_000 },
@@ -142,6 +167,7 @@ export const PRIORITY = { interactive: 1, batch: 10 } as const;
 export const jobIds = {
   submit: (cloneJobId: string, run: number) => `submit-${cloneJobId}-${run}`,
   poll: (cloneJobId: string, run: number) => `poll-${cloneJobId}-${run}`,
+  archive: (cloneJobId: string, run: number) => `archive-${cloneJobId}-${run}`,
 } as const;
 
 /**

@@ -35,7 +35,20 @@ export interface DeliverySettings {
   plan: RetryPlan;
   allowlist: TargetAllowlist;
   disableAfterMs: number;
+  /** DNS_LOOKUP_TIMEOUT_MS: the resolver's bound on one host lookup. */
+  dnsTimeoutMs: number;
+  /** WEBHOOK_MAX_PENDING_PER_TENANT: a tenant's deliveries with a queue job at once. */
+  maxPendingPerTenant: number;
+  /** A tenant's attempts in flight at once, across every worker process. */
+  maxActivePerTenant: number;
+  /** How long an attempt's hold on its tenant's share lasts: past it, a crashed one lapses. */
+  attemptLeaseMs: number;
 }
+
+// A quarter of one process's delivery concurrency: four tenants whose receivers all hang fill
+// a process, one cannot. The cap is global (Redis), so a tenant gains nothing from more
+// processes, and a receiver that answers in 100 ms still gets dozens of deliveries a second.
+const tenantShare = (workerConcurrency: number) => Math.max(1, Math.ceil(workerConcurrency / 4));
 
 export function deliverySettings(config: Config): DeliverySettings {
   return {
@@ -46,7 +59,27 @@ export function deliverySettings(config: Config): DeliverySettings {
     },
     allowlist: parseAllowlist(parseList(config.WEBHOOK_ALLOWLIST)),
     disableAfterMs: config.WEBHOOK_DISABLE_AFTER_MS,
+    dnsTimeoutMs: config.DNS_LOOKUP_TIMEOUT_MS,
+    maxPendingPerTenant: config.WEBHOOK_MAX_PENDING_PER_TENANT,
+    maxActivePerTenant: tenantShare(config.WEBHOOK_WORKER_CONCURRENCY),
+    // The target check and the request are each bounded by the timeout; the rest is Postgres.
+    attemptLeaseMs: 2 * config.WEBHOOK_TIMEOUT_MS + 10_000,
   };
+}
+
+/**
+ * A tenant's share of the delivery queue (see tenant-lanes.ts). Absent, deliveries are not
+ * shared out (tests of one delivery at a time).
+ */
+export interface AttemptGate {
+  /**
+   * Whether the delivery is within its tenant's cap of queued deliveries, taking a place if
+   * there is room. Jobs queued around the admission (an older producer) are held to the cap too.
+   */
+  admit(tenantId: string, deliveryId: string): Promise<boolean>;
+  /** Holds one of the tenant's attempts in flight; false when it has all it may. */
+  acquire(tenantId: string, deliveryId: string): Promise<boolean>;
+  release(tenantId: string, deliveryId: string): Promise<void>;
 }
 
 export interface DeliveryDeps {
@@ -56,18 +89,26 @@ export interface DeliveryDeps {
   /** From `createWebhookDispatcher`: the guarded, keep-alive agent. */
   dispatcher: Dispatcher;
   logger: Logger;
-  /** Tests inject a resolver; production uses the system's. */
+  /** Bounded and cancellable (createHostResolver); tests point one at their own name server. */
   resolve?: HostResolver;
+  gate?: AttemptGate;
 }
 
 export type DeliveryOutcome =
-  /** Nothing to do: the delivery is gone, finished, or another worker holds this attempt. */
-  | { kind: 'skipped'; reason: 'not_found' | 'not_pending' | 'claimed_elsewhere' }
+  /** Nothing to do: the delivery is gone. */
+  | { kind: 'skipped'; reason: 'not_found' }
+  /** Nothing to do: the delivery is finished, or another worker holds this attempt. */
+  | { kind: 'skipped'; reason: 'not_pending' | 'claimed_elsewhere'; tenantId: string }
   /** Not due yet (a job that fired early, or was queued twice): come back at `until`. */
-  | { kind: 'wait'; until: Date }
-  | { kind: 'succeeded'; attempt: number; statusCode: number }
+  | { kind: 'wait'; until: Date; tenantId: string }
+  /** The tenant has as many attempts in flight as it may: wait for one of them to end. */
+  | { kind: 'busy'; tenantId: string }
+  /** Over the tenant's cap of queued deliveries: stays pending in Postgres until admitted. */
+  | { kind: 'held'; tenantId: string }
+  | { kind: 'succeeded'; attempt: number; statusCode: number; tenantId: string }
   | {
       kind: 'retry';
+      tenantId: string;
       attempt: number;
       until: Date;
       errorCode: string;
@@ -77,6 +118,7 @@ export type DeliveryOutcome =
     }
   | {
       kind: 'failed';
+      tenantId: string;
       attempts: number;
       errorCode: string;
       error: string;
@@ -106,10 +148,10 @@ export async function deliverWebhook(
   if (!context) return { kind: 'skipped', reason: 'not_found' };
   const { delivery, endpoint } = context;
   const { tenantId } = delivery;
-  if (delivery.status !== 'pending') return { kind: 'skipped', reason: 'not_pending' };
+  if (delivery.status !== 'pending') return { kind: 'skipped', reason: 'not_pending', tenantId };
   // The schedule is kept even if a job fires early (clock skew, a duplicate enqueue).
   if (delivery.nextAttemptAt.getTime() > Date.now()) {
-    return { kind: 'wait', until: delivery.nextAttemptAt };
+    return { kind: 'wait', until: delivery.nextAttemptAt, tenantId };
   }
 
   const closed = endpoint?.deletedAt
@@ -126,7 +168,7 @@ export async function deliverWebhook(
   if (closed) {
     const ended = { ...closed, attempts: delivery.attempts, lastResult: null };
     if (!(await markFailed(db, delivery, ended))) {
-      return { kind: 'skipped', reason: 'not_pending' };
+      return { kind: 'skipped', reason: 'not_pending', tenantId };
     }
     return reportFailure(deps, context, source, {
       ...ended,
@@ -134,12 +176,34 @@ export async function deliverWebhook(
     });
   }
 
+  if (deps.gate && !(await deps.gate.admit(tenantId, delivery.id))) {
+    return { kind: 'held', tenantId };
+  }
+  if (deps.gate && !(await deps.gate.acquire(tenantId, delivery.id))) {
+    return { kind: 'busy', tenantId };
+  }
+  try {
+    return await attemptAndRecord(deps, context, source);
+  } finally {
+    await deps.gate?.release(tenantId, delivery.id);
+  }
+}
+
+/** Claims, makes and records one attempt of a pending, due delivery to a live target. */
+async function attemptAndRecord(
+  deps: DeliveryDeps,
+  context: DeliveryContext,
+  source: { jobId?: string },
+): Promise<DeliveryOutcome> {
+  const { db, settings } = deps;
+  const { delivery, endpoint } = context;
+  const { tenantId } = delivery;
   const claimed = await claimDeliveryAttempt(db, {
     tenantId,
     id: delivery.id,
     attempts: delivery.attempts,
   });
-  if (!claimed) return { kind: 'skipped', reason: 'claimed_elsewhere' };
+  if (!claimed) return { kind: 'skipped', reason: 'claimed_elsewhere', tenantId };
   const attempt = claimed.attempts;
 
   const startedAt = new Date();
@@ -227,11 +291,12 @@ export async function deliverWebhook(
   });
 
   if (verdict === null) {
-    return { kind: 'succeeded', attempt, statusCode: result.statusCode ?? 0 };
+    return { kind: 'succeeded', attempt, statusCode: result.statusCode ?? 0, tenantId };
   }
   if (verdict.retryAt) {
     return {
       kind: 'retry',
+      tenantId,
       attempt,
       until: verdict.retryAt,
       errorCode: verdict.errorCode,
@@ -379,6 +444,7 @@ async function reportFailure(
   );
   return {
     kind: 'failed',
+    tenantId: delivery.tenantId,
     attempts: params.attempts,
     errorCode: params.errorCode,
     error: params.error,

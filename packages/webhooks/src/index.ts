@@ -1,5 +1,22 @@
-// The event vocabulary is the public contract's; re-exported for the worker and receivers.
-export { EVENT_TYPES, type EventEnvelope, type EventType } from '@voxline/contract';
+// The event vocabulary is the public contract's; re-exported for the worker and receivers, with
+// how resources in events are written (the API's public address, for clones' audio links).
+export {
+  type CloneViewOptions,
+  EVENT_TYPES,
+  type EventEnvelope,
+  type EventType,
+  publicBaseUrl,
+} from '@voxline/contract';
+export {
+  type AdmissionDeps,
+  admitDeliveries,
+  type LaneReport,
+  lanesOf,
+  leaveLane,
+  reconcileLanes,
+  refillLane,
+} from './admission.js';
+export type { AttemptGate } from './deliver.js';
 export {
   type DeliveryDeps,
   type DeliveryOutcome,
@@ -20,6 +37,12 @@ export {
   requeueDeliveries,
   requeueStrandedDeliveries,
 } from './outbox.js';
+export {
+  createHostResolver,
+  DnsTimeoutError,
+  type HostResolverOptions,
+  parseHostsFile,
+} from './resolver.js';
 export {
   JITTER,
   nextRetryDelay,
@@ -46,4 +69,5 @@ export {
   type TargetAllowlist,
   UnsafeTargetError,
 } from './target-guard.js';
+export { TenantLanes } from './tenant-lanes.js';
 export { recordVoiceEvent } from './voice-events.js';

@@ -1,5 +1,6 @@
 import {
   batchResource,
+  type CloneViewOptions,
   cloneResource,
   type EventEnvelope,
   type EventType,
@@ -101,12 +102,14 @@ const CLONE_EVENT: Partial<Record<CloneJob['status'], EventType>> = {
 };
 
 /**
- * Records the events of clone jobs that just reached a terminal state. A succeeded job's audio
- * is taken from `audio` when the caller has it (it just wrote it), else read.
+ * Records the events of clone jobs that just reached a terminal state, their resources written
+ * as the API serves them (`options`: its public address, for `audio.url`). A succeeded job's
+ * audio is taken from `audio` when the caller has it (it just wrote it), else read.
  */
 export async function recordCloneEvents(
   tx: Executor,
   jobs: CloneJob[],
+  options: CloneViewOptions,
   audio: ReadonlyMap<string, AudioResult> = new Map(),
 ): Promise<string[]> {
   const inputs: EventInput[] = [];
@@ -121,7 +124,7 @@ export async function recordCloneEvents(
     inputs.push({
       tenantId: job.tenantId,
       type,
-      data: cloneResource(job, result),
+      data: cloneResource(job, result, options),
       cloneJobId: job.id,
       batchId: job.batchId,
       targetUrl: job.webhookUrl,
@@ -134,9 +137,10 @@ export async function recordCloneEvents(
 export function recordCloneEvent(
   tx: Executor,
   job: CloneJob,
+  options: CloneViewOptions,
   audio: AudioResult | null = null,
 ): Promise<string[]> {
-  return recordCloneEvents(tx, [job], audio ? new Map([[job.id, audio]]) : undefined);
+  return recordCloneEvents(tx, [job], options, audio ? new Map([[job.id, audio]]) : undefined);
 }
 
 /** Records `batch.completed` for a batch that just finished (completed or canceled), with its cost. */

@@ -1,7 +1,9 @@
-import { lookup } from 'node:dns/promises';
 import { isIP, type LookupFunction } from 'node:net';
 import ipaddr from 'ipaddr.js';
 import { urlForLog } from './log-url.js';
+import { createHostResolver, DnsTimeoutError, type HostResolver } from './resolver.js';
+
+export type { HostResolver } from './resolver.js';
 
 /**
  * Refuses URLs that would make voxline (or RunningHub on its behalf) call into a private
@@ -37,17 +39,15 @@ export interface TargetAllowlist {
   cidrs: Cidr[];
 }
 
-/** Resolves a host name to every address it has (A and AAAA), in resolver order. */
-export type HostResolver = (host: string) => Promise<string[]>;
-
-const systemResolver: HostResolver = async (host) =>
-  (await lookup(host, { all: true, verbatim: true })).map((r) => r.address);
+// For callers that bring no resolver of their own: c-ares (never the thread pool's getaddrinfo),
+// bounded by DNS_LOOKUP_TIMEOUT_MS's default. Processes pass one built from their config.
+const defaultResolver: HostResolver = createHostResolver({ timeoutMs: 3_000 });
 
 /**
- * The system resolver (or `resolve`) bounded by `timeoutMs`: getaddrinfo retries for tens of
- * seconds against a silent name server, and an attempt must stay within its timeout.
+ * `resolve` (the default resolver when absent) bounded by `timeoutMs` as well: an attempt must
+ * end within its own timeout even when that is shorter than the resolver's.
  */
-export function boundedResolver(timeoutMs: number, resolve = systemResolver): HostResolver {
+export function boundedResolver(timeoutMs: number, resolve = defaultResolver): HostResolver {
   return async (host) => {
     let timer: NodeJS.Timeout | undefined;
     try {
@@ -143,7 +143,7 @@ export interface CheckedTarget {
 export async function assertPublicTarget(
   rawUrl: string,
   allowlist: TargetAllowlist,
-  resolve: HostResolver = systemResolver,
+  resolve: HostResolver = defaultResolver,
 ): Promise<CheckedTarget> {
   let url: URL;
   try {
@@ -164,8 +164,12 @@ export async function assertPublicTarget(
   else {
     try {
       addresses = await resolve(host);
-    } catch {
-      throw new UnsafeTargetError(rawUrl, `host ${host} does not resolve`);
+    } catch (error) {
+      const timedOut = error instanceof DnsTimeoutError;
+      throw new UnsafeTargetError(
+        rawUrl,
+        timedOut ? `the lookup of host ${host} timed out` : `host ${host} does not resolve`,
+      );
     }
   }
   checkAddresses(rawUrl, host, addresses, allowlist);
@@ -180,7 +184,7 @@ export async function assertPublicTarget(
  */
 export function createGuardedLookup(
   allowlist: TargetAllowlist,
-  resolve: HostResolver = systemResolver,
+  resolve: HostResolver = defaultResolver,
 ): LookupFunction {
   return (hostname, options, callback) => {
     const host = normalizeHost(hostname);

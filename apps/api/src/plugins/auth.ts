@@ -73,7 +73,8 @@ export function tenantOf(request: FastifyRequest): Tenant {
 
 /** Who is asking, for services: the tenant id and a logger that carries it. */
 export function callerOf(request: FastifyRequest): Caller {
-  return { tenantId: tenantOf(request).id, log: request.log };
+  const tenant = tenantOf(request);
+  return { tenantId: tenant.id, maxPendingLines: tenant.maxPendingLines, log: request.log };
 }
 
 /**

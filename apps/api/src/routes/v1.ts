@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { AppContext } from '../context.js';
 import { routeDocs, SECURITY } from '../openapi.js';
 import { tenantAuth } from '../plugins/auth.js';
+import { registerTenantRateLimit } from '../plugins/rate-limit.js';
 import { batchRoutes } from './batches.js';
 import { cloneRoutes } from './clones.js';
 import { deadLetterRoutes } from './dead-letters.js';
@@ -12,6 +13,9 @@ import { webhookRoutes } from './webhooks.js';
 export function v1Routes(ctx: AppContext): FastifyPluginAsyncZod {
   return async (app) => {
     app.addHook('onRequest', tenantAuth(ctx.db));
+    await registerTenantRateLimit(app, ctx, (tenantId) =>
+      ctx.apiMetrics.rateLimited.inc({ tenant: tenantId }),
+    );
     app.addHook('onRoute', routeDocs({ security: SECURITY.tenant }));
     const sections = [
       ['voices', voiceRoutes],

@@ -18,6 +18,7 @@ import {
 import {
   createWebhookEndpoint,
   deleteWebhookEndpoint,
+  EndpointExistsError,
   EndpointLimitError,
   getWebhookDelivery,
   getWebhookEndpoint,
@@ -26,14 +27,14 @@ import {
   resetDeliveryForRedelivery,
   rotateWebhookSecret,
 } from '@voxline/db';
-import { requeueDeliveries, urlForLog } from '@voxline/webhooks';
+import { admitDeliveries, urlForLog } from '@voxline/webhooks';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { AppContext } from '../context.js';
 import { ApiError, notFound, validationError } from '../errors.js';
 import { callerOf } from '../plugins/auth.js';
 import { decodeCursor, encodeCursor } from '../services/cursor.js';
-import { checkTargets } from '../services/targets.js';
+import { checkTargets, targetCheckOptions } from '../services/targets.js';
 
 /**
  * Webhook endpoints a tenant registers, the deliveries made to them (and to clones' and
@@ -69,9 +70,11 @@ export function webhookRoutes(ctx: AppContext): FastifyPluginAsyncZod {
         const problems = await checkTargets(
           [{ kind: 'webhook', url: body.url, path: 'url' }],
           ctx.allowlists,
+          targetCheckOptions(ctx.config),
         );
         if (problems.length > 0) throw validationError(problems);
-        // The per-tenant cap is the database's (a trigger), so racing requests cannot exceed it.
+        // The per-tenant cap (a trigger) and one URL per tenant (a unique index) are the
+        // database's, so racing requests can pass neither.
         const endpoint = await createWebhookEndpoint(ctx.db, {
           tenantId,
           url: body.url,
@@ -80,6 +83,11 @@ export function webhookRoutes(ctx: AppContext): FastifyPluginAsyncZod {
         }).catch((error: unknown) => {
           if (error instanceof EndpointLimitError) {
             throw new ApiError(409, 'too_many_endpoints', error.message);
+          }
+          if (error instanceof EndpointExistsError) {
+            throw new ApiError(409, 'endpoint_exists', error.message, {
+              endpoint_id: error.existingId,
+            });
           }
           throw error;
         });
@@ -215,7 +223,18 @@ export function webhookRoutes(ctx: AppContext): FastifyPluginAsyncZod {
         const reset = await resetDeliveryForRedelivery(ctx.db, { tenantId, id });
         if (!reset) throw deliveryPending();
         try {
-          await requeueDeliveries(ctx.queues, [id], { now: true });
+          // Through the tenant's lane: over its cap of pending deliveries, the redelivery waits
+          // in Postgres with the rest of its backlog.
+          await admitDeliveries(
+            {
+              db: ctx.db,
+              queues: ctx.queues,
+              redis: ctx.redis,
+              maxPending: ctx.config.WEBHOOK_MAX_PENDING_PER_TENANT,
+            },
+            [id],
+            { now: true },
+          );
         } catch (error) {
           // Committed as pending and due now: the worker's reconciler queues it after its grace.
           log.warn({ err: error, deliveryId: id }, 'redelivery not enqueued; the reconciler will');

@@ -36,6 +36,11 @@ function createApiMetrics(registry: Registry) {
       help: 'What lines that reused stored audio would have cost by the price list, in CNY, by kind, model and tenant',
       labelNames: ['kind', 'model', 'tenant'] as const,
     }),
+    rateLimited: counter(registry, {
+      name: 'voxline_rate_limited_total',
+      help: 'Requests refused with 429 because the tenant sent more than its requests per minute',
+      labelNames: ['tenant'] as const,
+    }),
     callbacks: counter(registry, {
       name: 'voxline_callbacks_received_total',
       help: 'RunningHub callbacks by outcome: accepted, unknown_token (forged, or of an older submission), unreadable (the poll still ran)',

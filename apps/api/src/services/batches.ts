@@ -42,6 +42,7 @@ import { type Caller, idempotencyConflict, upstreamRequest } from './clones.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { enqueueDeliveriesLogged, enqueueSubmits } from './enqueue.js';
 import { requestHash } from './idempotency.js';
+import { assertPendingRoom } from './limits.js';
 import {
   completeReused,
   countReuse,
@@ -260,6 +261,7 @@ export async function createBatch(
   };
   try {
     accepted = await db.transaction(async (tx) => {
+      await assertPendingRoom(ctx, tx, caller, body.lines.length);
       const planned =
         body.per_line_clone && body.voice
           ? perLineClonePlan(ctx, tenantId, batchId, body, body.voice)

@@ -27,12 +27,15 @@ import type { AppContext } from '../context.js';
 import { ApiError, isUniqueViolation, notFound, validationError } from '../errors.js';
 import { enqueueDeliveriesLogged, enqueueSubmits } from './enqueue.js';
 import { type Accepted, requestHash } from './idempotency.js';
+import { assertPendingRoom } from './limits.js';
 import { completeReused, countReuse, type LineRow, planReuse, withCanonicalHash } from './reuse.js';
 import { lockNamedVoices, speechRequest } from './speakers.js';
 import { checkTargets } from './targets.js';
 
 export interface Caller {
   tenantId: string;
+  /** The tenant's own limit of lines not yet terminal; null: TENANT_MAX_PENDING_LINES. */
+  maxPendingLines: number | null;
   log: FastifyBaseLogger;
 }
 
@@ -143,6 +146,7 @@ export async function createClone(
   };
   try {
     accepted = await db.transaction(async (tx) => {
+      await assertPendingRoom(ctx, tx, caller, 1);
       const row = withCanonicalHash({
         id,
         tenantId,

@@ -13,6 +13,7 @@ import type { AppContext } from '../context.js';
 import type { Caller } from './clones.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { enqueueSubmits } from './enqueue.js';
+import { assertPendingRoom } from './limits.js';
 
 // Dead letters redriven per transaction (their jobs, events and batches move together).
 const REDRIVE_CHUNK = 1_000;
@@ -112,6 +113,9 @@ export async function redrive(
         ...(afterId ? { afterId } : {}),
         limit: REDRIVE_CHUNK,
       });
+      // Redriven lines are pending again: they count against the tenant's limit like new ones
+      // (counted after the redrive, inside its transaction, so a refusal undoes this chunk).
+      await assertPendingRoom(ctx, tx, caller, 0);
       const jobs = redriven.redriven.map((r) => r.job);
       return {
         ...redriven,

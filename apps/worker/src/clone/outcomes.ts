@@ -1,16 +1,16 @@
 import {
+  type AudioResult,
   appendCloneJobEvent,
   batchHasActiveLines,
   type CloneJob,
   type CloneStatus,
+  getAudioResult,
   insertDeadLetter,
-  insertTaskAudio,
-  type SucceededTask,
   touchVoice,
   transitionCloneJob,
 } from '@voxline/db';
 import { enqueue } from '@voxline/queue';
-import { actualCost, type TaskResponse } from '@voxline/runninghub';
+import type { TaskResponse } from '@voxline/runninghub';
 import { completeBatch, enqueueDeliveries, recordCloneEvent } from '@voxline/webhooks';
 import type { WorkerContext } from '../context.js';
 import {
@@ -19,8 +19,6 @@ import {
   voiceCloneSucceeded,
 } from '../voices/clone-outcome.js';
 
-// RunningHub does not say how long result links live; about a day is reported.
-const RESULT_URL_LIFETIME_MS = 24 * 3_600_000;
 // A voice's last use is written at most this often: a 10,000-line batch in one voice would
 // otherwise rewrite its row 10,000 times, and upstream's 7 days do not need that precision.
 const VOICE_TOUCH_THROTTLE_MS = 60_000;
@@ -62,41 +60,31 @@ function countTask(ctx: WorkerContext, job: CloneJob, status: 'succeeded' | 'fai
 }
 
 /**
- * Stores the audio and marks the job succeeded with what upstream says it cost, atomically;
- * false if it was no longer running. A voice's clone task makes its voice ready in the same
- * transaction, and then wakes the lines waiting for it; a speech line keeps its voice alive.
+ * Marks a running job whose result is stored (and archived) succeeded, atomically with its
+ * `clone.succeeded` event (with the result row `stored` when the caller has it, else read); false if it was no longer running. A voice's clone task makes its
+ * voice ready in the same transaction, and then wakes the lines waiting for it; a speech line
+ * keeps its voice alive.
  */
 export async function recordSuccess(
   ctx: WorkerContext,
   job: CloneJob,
-  task: SucceededTask,
-  extra: { attempts?: number } = {},
+  stored?: AudioResult,
 ): Promise<boolean> {
   const outcome = await ctx.db.transaction(async (tx) => {
     const done = await transitionCloneJob(tx, {
       tenantId: job.tenantId,
       id: job.id,
-      from: ['submitting', 'running'],
+      from: ['running'],
       to: 'succeeded',
-      set: {
-        upstreamTaskId: task.taskId,
-        errorCode: null,
-        errorMessage: null,
-        actualCost: actualCost(task.usage?.consumeMoney),
-        ...extra,
-      },
-      detail: { taskId: task.taskId },
+      set: { errorCode: null, errorMessage: null },
+      detail: { taskId: job.upstreamTaskId },
     });
     if (!done) return null;
-    const audio = await insertTaskAudio(tx, {
-      tenantId: job.tenantId,
-      cloneJobId: job.id,
-      task,
-      urlExpiresAt: new Date(Date.now() + RESULT_URL_LIFETIME_MS),
-    });
+    const audio =
+      stored ?? (await getAudioResult(tx, { tenantId: job.tenantId, cloneJobId: job.id }));
     return {
       done,
-      deliveries: await recordCloneEvent(tx, done, audio),
+      deliveries: await recordCloneEvent(tx, done, ctx.cloneEvents, audio),
       voice: await voiceCloneSucceeded(tx, ctx, done),
     };
   });
@@ -152,7 +140,7 @@ export async function recordFailure(
     });
     return {
       failed,
-      deliveries: await recordCloneEvent(tx, failed),
+      deliveries: await recordCloneEvent(tx, failed, ctx.cloneEvents),
       voice: await voiceCloneFailed(tx, failed, failure),
     };
   });

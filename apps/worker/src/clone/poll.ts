@@ -11,8 +11,11 @@ import { isRunningHubError, type RunningHubError, type TaskResponse } from '@vox
 import type { WorkerContext } from '../context.js';
 import { backoffDelay, jitter } from '../step.js';
 import { delay, done, fail, type StepOutcome } from '../step-outcome.js';
-import { type Failure, recordDroppedResult, recordFailure, recordSuccess } from './outcomes.js';
+import { calledBack } from './callbacks.js';
+import { type Failure, recordDroppedResult, recordFailure } from './outcomes.js';
+import { pollDelay } from './poll-delay.js';
 import { taskShape } from './poll-schedule.js';
+import { acceptResult } from './result.js';
 import { requeueForMissingVoice } from './voice-missing.js';
 
 type PollPayload = ParsedPayloadOf<'clonePoll'>;
@@ -20,7 +23,8 @@ type Source = { queue: string; jobId: string; attempts: number };
 
 /**
  * The poll step: one query of the upstream task. Not finished: park the job until the next
- * query. Finished: store the outcome, free the slot. A canceled job is still polled until its
+ * query (a callback promotes it sooner). Finished: store the outcome (a result goes on to the
+ * archive step), free the slot. A canceled job is still polled until its
  * task ends upstream, because until then it occupies an upstream slot.
  */
 export async function pollStep(
@@ -58,6 +62,8 @@ export async function pollStep(
   const elapsed = Date.now() - data.submittedAt;
   const source = { queue: catalog.clonePoll.queue, jobId: bullJobId, attempts: job.attempts };
 
+  const trigger = (await calledBack(ctx, job)) ? 'callback' : 'schedule';
+  ctx.metrics.polls.inc({ trigger });
   let task: TaskResponse;
   try {
     task = await ctx.upstream.queryTask(data.taskId);
@@ -105,8 +111,7 @@ export async function pollStep(
         lastResponse: task.raw,
       });
     }
-    const estimate = await ctx.schedule.estimate(taskShape(job));
-    const wait = jitter(ctx.schedule.nextDelay(estimate, elapsed));
+    const wait = jitter(await pollDelay(ctx, job, elapsed));
     await ctx.slots.hold(holder, wait + ctx.config.SLOT_LEASE_MARGIN_MS);
     return delay(wait, { ...data, polls, queryErrors: 0 });
   }
@@ -121,8 +126,9 @@ export async function pollStep(
 
   if (task.status === 'SUCCESS' && task.audio) {
     await ctx.schedule.observe(taskShape(job), observedDuration(task, elapsed, polls));
+    // The task is done upstream: its slot is free while the audio is archived.
     await ctx.slots.release(holder);
-    await recordSuccess(ctx, job, { ...task, audio: task.audio });
+    await acceptResult(ctx, job, { ...task, audio: task.audio });
     return done;
   }
 

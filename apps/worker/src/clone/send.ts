@@ -8,17 +8,20 @@ import { isSpeechJob, isVoiceCloneJob, isVoiceOfTask } from './task-kinds.js';
  * line is sent with the voice_id its voice resolved to. A voice clone's custom_voice_id is
  * suffixed per job and attempt: always for a voxline voice (its base is the voice's, and every
  * clone of it must register a new id upstream), for a one-off clone line when UNIQUE_VOICE_IDS.
+ * With `webhookUrl`, upstream calls back there when the task ends.
  */
 export function sendTask(
   ctx: WorkerContext,
   job: CloneJob,
   attempt: number,
   voiceId: string | null,
+  webhookUrl: string | undefined,
 ): Promise<TaskResponse> {
+  const options = webhookUrl ? { webhookUrl } : {};
   if (isSpeechJob(job)) {
     if (!voiceId) throw new Error(`speech line ${job.id} reached submit without a voice`);
     const { system_voice: _system, ...request } = job.request;
-    return ctx.upstream.submitSpeech({ ...request, voice_id: voiceId });
+    return ctx.upstream.submitSpeech({ ...request, voice_id: voiceId }, options);
   }
   if (!isVoiceCloneJob(job)) throw new Error(`job ${job.id} has an unknown kind ${job.kind}`);
   const { request } = job;
@@ -30,5 +33,6 @@ export function sendTask(
           custom_voice_id: encodeUpstreamVoiceId(request.custom_voice_id, job.id, attempt),
         }
       : request,
+    options,
   );
 }

@@ -1,14 +1,16 @@
-import { getCloneJob, transitionCloneJob } from '@voxline/db';
+import { type CloneJob, findArchivableResult, getCloneJob, transitionCloneJob } from '@voxline/db';
 import { catalog, type ParsedPayloadOf, slotHolder } from '@voxline/queue';
 import { isRunningHubError, type TaskResponse } from '@voxline/runninghub';
 import type { WorkerContext } from '../context.js';
 import { jitter } from '../step.js';
 import { delay, done, fail, park, type StepOutcome } from '../step-outcome.js';
 import { resolveAmbiguousSubmit } from './ambiguous.js';
-import { recordSuccess } from './outcomes.js';
-import { clearFinishedPoll, enqueuePoll, ensurePollJob } from './poll-jobs.js';
-import { taskShape } from './poll-schedule.js';
+import { enqueueArchive, ensureRunningStep } from './archive-jobs.js';
+import { newCallbackTarget, promoteIfCalledBack } from './callbacks.js';
+import { pollDelay } from './poll-delay.js';
+import { clearFinishedPoll, enqueuePoll } from './poll-jobs.js';
 import { prepareSubmission } from './prepare.js';
+import { acceptResult } from './result.js';
 import { sendTask } from './send.js';
 import { submitErrorOutcome } from './submit-errors.js';
 import { requeueForMissingVoice } from './voice-missing.js';
@@ -34,7 +36,7 @@ export async function submitStep(
   if (!job || job.run !== data.run) return done;
 
   if (job.status === 'running') {
-    await ensurePollJob(ctx, job);
+    await ensureRunningStep(ctx, job);
     return done;
   }
   if (job.status === 'submitting') {
@@ -43,6 +45,8 @@ export async function submitStep(
     job = resolved.job;
   }
   if (job.status !== 'queued') return done;
+  // Only a redrive (a new run) can find a result already paid for.
+  if (job.run > 1 && (await resumeArchive(ctx, job))) return done;
 
   const prepared = await prepareSubmission(ctx, job, bullJobId, data);
   if (prepared.kind === 'outcome') return prepared.outcome;
@@ -66,11 +70,14 @@ export async function submitStep(
     );
   }
 
+  const callback = newCallbackTarget(ctx);
   const submitting = await transitionCloneJob(ctx.db, {
     tenantId: job.tenantId,
     id: job.id,
     from: ['queued'],
     to: 'submitting',
+    // Each submission its own token: a late callback of an earlier one names no line any more.
+    ...(callback ? { set: { callbackTokenHash: callback.tokenHash } } : {}),
   });
   if (!submitting) {
     await ctx.slots.release(holder);
@@ -83,7 +90,7 @@ export async function submitStep(
   const upstreamVoiceId = prepared.voxlineVoice ? (prepared.voiceId ?? undefined) : undefined;
   let task: TaskResponse;
   try {
-    task = await sendTask(ctx, submitting, attempts, prepared.voiceId);
+    task = await sendTask(ctx, submitting, attempts, prepared.voiceId, callback?.webhookUrl);
   } catch (error) {
     await ctx.slots.release(holder);
     if (!isRunningHubError(error)) throw error;
@@ -107,9 +114,24 @@ export async function submitStep(
   }
 
   if (task.terminal && task.status === 'SUCCESS' && task.audio) {
-    // Seen in an official script: a submit can come back already finished.
+    // Seen in an official script: a submit can come back already finished. Running, then on
+    // to the archive step as after a poll.
     await ctx.slots.release(holder);
-    await recordSuccess(ctx, submitting, { ...task, audio: task.audio }, { attempts });
+    const running = await transitionCloneJob(ctx.db, {
+      tenantId: job.tenantId,
+      id: job.id,
+      from: ['submitting'],
+      to: 'running',
+      set: {
+        upstreamTaskId: task.taskId,
+        submittedAt: new Date(),
+        attempts,
+        errorCode: null,
+        errorMessage: null,
+      },
+      detail: { taskId: task.taskId, attempt: attempts, finishedOnSubmit: true },
+    });
+    if (running) await acceptResult(ctx, running, { ...task, audio: task.audio });
     return done;
   }
 
@@ -117,8 +139,7 @@ export async function submitStep(
   // carries the id and adopts the task, so the window in which a crash costs a duplicate
   // submission is only the HTTP call itself.
   const submittedAt = Date.now();
-  const estimate = await ctx.schedule.estimate(taskShape(job));
-  const firstPoll = ctx.schedule.nextDelay(estimate, 0);
+  const firstPoll = await pollDelay(ctx, job, 0);
   await ctx.slots.hold(holder, firstPoll + ctx.config.SLOT_LEASE_MARGIN_MS);
   await enqueuePoll(
     ctx,
@@ -144,5 +165,32 @@ export async function submitStep(
       ...(prepared.voiceId ? { voiceId: prepared.voiceId } : {}),
     },
   });
+  // Once running, so a promoted poll finds the task recorded rather than adopting it.
+  if (callback) await promoteIfCalledBack(ctx, job);
   return done;
+}
+
+/**
+ * A redriven line whose last run's task succeeded but whose audio could not be stored
+ * (ARCHIVE_FAILED): while the upstream link should still work, it goes straight back to the
+ * archive step, without a slot and without paying upstream again. False when there is no such
+ * result (or its link has expired): the line is submitted afresh.
+ */
+async function resumeArchive(ctx: WorkerContext, job: CloneJob): Promise<boolean> {
+  const result = await findArchivableResult(ctx.db, {
+    tenantId: job.tenantId,
+    cloneJobId: job.id,
+    now: new Date(),
+  });
+  if (!result) return false;
+  const running = await transitionCloneJob(ctx.db, {
+    tenantId: job.tenantId,
+    id: job.id,
+    from: ['queued'],
+    to: 'running',
+    set: { upstreamTaskId: result.upstreamTaskId, errorCode: null, errorMessage: null },
+    detail: { taskId: result.upstreamTaskId, archiveOnly: true },
+  });
+  if (running) await enqueueArchive(ctx, running);
+  return true;
 }

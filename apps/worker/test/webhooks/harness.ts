@@ -108,6 +108,9 @@ export async function failCloneJob(db: TestDatabase, tenantId: string, webhookUr
       set: { errorCode: 'MODERATION', errorMessage: 'refused upstream' },
     });
     if (!failed) throw new Error('transition refused');
-    return { cloneJobId: id, deliveryIds: await recordCloneEvent(tx, failed) };
+    return {
+      cloneJobId: id,
+      deliveryIds: await recordCloneEvent(tx, failed, { baseUrl: 'http://127.0.0.1:3000' }),
+    };
   });
 }

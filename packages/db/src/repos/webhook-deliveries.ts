@@ -173,6 +173,78 @@ export async function findStrandedDeliveries(
     .limit(params.limit);
 }
 
+/**
+ * The stranded deliveries (see findStrandedDeliveries) of every tenant, at most `perTenant` of
+ * each, so one tenant with thousands stranded cannot fill a reconciler pass on its own.
+ */
+export async function findStrandedDeliveriesPerTenant(
+  db: Executor,
+  params: { olderThan: Date; perTenant: number; limit: number },
+): Promise<Array<Pick<WebhookDelivery, 'id' | 'tenantId'>>> {
+  const rows = await db.execute<{ id: string; tenant_id: string }>(sql`
+    select id, tenant_id from (
+      select ${webhookDeliveries.id} as id, ${webhookDeliveries.tenantId} as tenant_id,
+             ${webhookDeliveries.nextAttemptAt} as next_attempt_at,
+             row_number() over (
+               partition by ${webhookDeliveries.tenantId} order by ${webhookDeliveries.nextAttemptAt}
+             ) as rank
+        from ${webhookDeliveries}
+       where ${webhookDeliveries.status} = 'pending'
+         and ${webhookDeliveries.nextAttemptAt} < ${params.olderThan.toISOString()}::timestamptz
+    ) ranked
+     where rank <= ${params.perTenant}
+     order by rank, next_attempt_at
+     limit ${params.limit}`);
+  return rows.rows.map((r) => ({ id: r.id, tenantId: r.tenant_id }));
+}
+
+/** Where a tenant's backlog scan stands: the last pending delivery it looked at. */
+export interface PendingCursor {
+  createdAt: Date;
+  id: string;
+}
+
+/**
+ * A tenant's pending deliveries after `after`, in creation order (the tenant/created index):
+ * what refills the tenant's share of the delivery queue as it drains.
+ */
+export async function listPendingDeliveries(
+  db: Executor,
+  params: { tenantId: string; after: PendingCursor | null; limit: number },
+): Promise<Array<Pick<WebhookDelivery, 'id' | 'createdAt'>>> {
+  const conditions = [
+    eq(webhookDeliveries.tenantId, params.tenantId),
+    eq(webhookDeliveries.status, 'pending'),
+  ];
+  if (params.after) {
+    conditions.push(
+      sql`(${webhookDeliveries.createdAt}, ${webhookDeliveries.id}) > (${params.after.createdAt.toISOString()}::timestamptz, ${params.after.id}::uuid)`,
+    );
+  }
+  return db
+    .select({ id: webhookDeliveries.id, createdAt: webhookDeliveries.createdAt })
+    .from(webhookDeliveries)
+    .where(and(...conditions))
+    .orderBy(asc(webhookDeliveries.createdAt), asc(webhookDeliveries.id))
+    .limit(params.limit);
+}
+
+/** The tenant and status of each delivery named (the delivery queue's jobs carry ids only). */
+export async function getDeliveryStates(
+  db: Executor,
+  params: { ids: string[] },
+): Promise<Array<Pick<WebhookDelivery, 'id' | 'tenantId' | 'status'>>> {
+  if (params.ids.length === 0) return [];
+  return db
+    .select({
+      id: webhookDeliveries.id,
+      tenantId: webhookDeliveries.tenantId,
+      status: webhookDeliveries.status,
+    })
+    .from(webhookDeliveries)
+    .where(inArray(webhookDeliveries.id, params.ids));
+}
+
 /* ---------------------------------------------------------------- endpoint health -------- */
 
 export async function markEndpointSucceeded(
@@ -221,22 +293,40 @@ export class EndpointLimitError extends Error {
   }
 }
 
-const ENDPOINT_CAP_CONSTRAINT = 'webhook_endpoints_per_tenant_cap';
+/** The tenant already has a live endpoint with this URL (see migration 0004). */
+export class EndpointExistsError extends Error {
+  constructor(
+    /** Null only when that endpoint was deleted between the refusal and the look-up. */
+    readonly existingId: string | null,
+  ) {
+    super(
+      existingId
+        ? `an endpoint with this URL is already registered: ${existingId}`
+        : 'an endpoint with this URL is already registered',
+    );
+    this.name = 'EndpointExistsError';
+  }
+}
 
-/** The trigger's refusal, found in the error or the causes drizzle wraps it in. */
-function endpointCapMessage(error: unknown): string | null {
+const ENDPOINT_CAP_CONSTRAINT = 'webhook_endpoints_per_tenant_cap';
+const ENDPOINT_URL_INDEX = 'webhook_endpoints_tenant_url_uq';
+
+/** The Postgres error (code, constraint) in the error or the causes drizzle wraps it in. */
+function pgRefusal(error: unknown, code: string, constraint: string): string | null {
   let current: unknown = error;
   for (let i = 0; i < 5 && current && typeof current === 'object'; i += 1) {
     const e = current as { code?: unknown; constraint?: unknown; message?: unknown };
-    if (e.code === '23514' && e.constraint === ENDPOINT_CAP_CONSTRAINT) return String(e.message);
+    if (e.code === code && e.constraint === constraint) return String(e.message);
     current = (current as { cause?: unknown }).cause;
   }
   return null;
 }
 
 /**
- * Registers an endpoint. The per-tenant cap is a trigger, so concurrent registrations cannot
- * overshoot it; a refusal is thrown as EndpointLimitError.
+ * Registers an endpoint. The per-tenant cap is a trigger and one URL per tenant a unique
+ * index, so concurrent registrations can pass neither; refusals are thrown as
+ * EndpointLimitError and EndpointExistsError (with the live endpoint's id). `db` must not be
+ * a transaction: the existing endpoint is looked up after the refused insert.
  */
 export async function createWebhookEndpoint(
   db: Executor,
@@ -256,8 +346,21 @@ export async function createWebhookEndpoint(
     if (!row) throw new Error('webhook endpoint insert returned nothing');
     return row;
   } catch (error) {
-    const refusal = endpointCapMessage(error);
+    const refusal = pgRefusal(error, '23514', ENDPOINT_CAP_CONSTRAINT);
     if (refusal) throw new EndpointLimitError(refusal);
+    if (pgRefusal(error, '23505', ENDPOINT_URL_INDEX) !== null) {
+      const [existing] = await db
+        .select({ id: webhookEndpoints.id })
+        .from(webhookEndpoints)
+        .where(
+          and(
+            eq(webhookEndpoints.tenantId, params.tenantId),
+            eq(webhookEndpoints.url, params.url),
+            isNull(webhookEndpoints.deletedAt),
+          ),
+        );
+      throw new EndpointExistsError(existing?.id ?? null);
+    }
     throw error;
   }
 }
