@@ -6,7 +6,12 @@ import {
   type TargetGuard,
 } from '@voxline/audio-store';
 import type { Config } from '@voxline/config';
-import { assertPublicTarget, createGuardedLookup, parseAllowlist } from '@voxline/webhooks';
+import {
+  assertPublicTarget,
+  createGuardedLookup,
+  createHostResolver,
+  parseAllowlist,
+} from '@voxline/webhooks';
 
 export interface WorkerAudio {
   store: AudioStore;
@@ -31,9 +36,12 @@ function upstreamHost(baseUrl: string): string {
 export function openWorkerAudio(config: Config, upstreamBaseUrl: string): WorkerAudio {
   const store = openAudioStore(config);
   const allowlist = parseAllowlist([upstreamHost(upstreamBaseUrl)]);
+  // Cancellable, bounded lookups (DNS_LOOKUP_TIMEOUT_MS): a slow name server fails a download
+  // instead of holding one of libuv's few threads.
+  const resolve = createHostResolver({ timeoutMs: config.DNS_LOOKUP_TIMEOUT_MS });
   const guard: TargetGuard = {
-    check: (url) => assertPublicTarget(url, allowlist),
-    lookup: createGuardedLookup(allowlist),
+    check: (url) => assertPublicTarget(url, allowlist, resolve),
+    lookup: createGuardedLookup(allowlist, resolve),
   };
   const dispatcher = createArchiveDispatcher({
     guard,

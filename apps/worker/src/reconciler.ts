@@ -5,9 +5,10 @@ import {
   listStaleActiveCloneJobs,
 } from '@voxline/db';
 import { enqueue, jobIds, submitJob } from '@voxline/queue';
-import { completeBatch, enqueueDeliveries, requeueStrandedDeliveries } from '@voxline/webhooks';
+import { completeBatch, reconcileLanes } from '@voxline/webhooks';
 import { archiveJobLive, ensureRunningStep } from './clone/archive-jobs.js';
 import type { WorkerContext } from './context.js';
+import { admitCommittedDeliveries } from './deliveries.js';
 import { repairStuckVoices } from './voices/repair.js';
 
 const PAGE = 500;
@@ -53,14 +54,21 @@ export async function reconcile(ctx: WorkerContext): Promise<ReconcileReport> {
     const deliveries = await completeBatch(ctx.db, found);
     if (deliveries) {
       report.batchesCompleted += 1;
-      await enqueueDeliveries(ctx.queues, deliveries);
+      await admitCommittedDeliveries(ctx, deliveries);
     }
   }
   report.voicesRepaired = await repairStuckVoices(ctx);
-  report.deliveriesRequeued = await requeueStrandedDeliveries(ctx.db, ctx.queues, {
-    olderThan: before,
-    limit: 1_000,
-  });
+  // Deliveries whose job Redis lost, and tenants' backlogs held in Postgres, through the lanes.
+  const lanes = await reconcileLanes(
+    {
+      db: ctx.db,
+      queues: ctx.queues,
+      redis: ctx.redis,
+      maxPending: ctx.config.WEBHOOK_MAX_PENDING_PER_TENANT,
+    },
+    { olderThan: before, limit: 1_000 },
+  );
+  report.deliveriesRequeued = lanes.requeued + lanes.admitted;
 
   if (report.requeued) ctx.metrics.reconciled.inc({ kind: 'clone_job' }, report.requeued);
   if (report.batchesCompleted)

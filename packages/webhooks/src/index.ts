@@ -35,7 +35,6 @@ export {
   recordEvent,
   recordEvents,
   requeueDeliveries,
-  requeueStrandedDeliveries,
 } from './outbox.js';
 export {
   createHostResolver,

@@ -13,7 +13,6 @@ import {
   completeBatchIfDone,
   countBatchStatuses,
   type Executor,
-  findStrandedDeliveries,
   findSubscribedEndpoints,
   getAudioResult,
   insertDeliveries,
@@ -187,7 +186,7 @@ export async function enqueueDeliveries(queues: Queues, deliveryIds: string[]): 
 
 /**
  * Gives each pending delivery a live job again: for the reconciler (deliveries whose job Redis
- * lost: see `findStrandedDeliveries`) and for redelivery. A plain add is a no-op while a
+ * lost, see `findStrandedDeliveriesPerTenant`) and for redelivery. A plain add is a no-op while a
  * finished job with the same id is still kept for Bull Board, so that one is removed first.
  * A waiting, active or delayed job is live and left alone, unless `now` asks to promote a
  * delayed one (a redelivery runs at once). Returns how many jobs were added or promoted.
@@ -215,20 +214,4 @@ export async function requeueDeliveries(
   }
   await enqueueDeliveries(queues, missing);
   return missing.length + promoted;
-}
-
-/**
- * The reconciler's webhook pass: pending deliveries that were due before `olderThan` (now
- * minus a grace period) get a live job again. Returns how many needed one.
- */
-export async function requeueStrandedDeliveries(
-  db: Executor,
-  queues: Queues,
-  params: { olderThan: Date; limit: number },
-): Promise<number> {
-  const stranded = await findStrandedDeliveries(db, params);
-  return requeueDeliveries(
-    queues,
-    stranded.map((d) => d.id),
-  );
 }

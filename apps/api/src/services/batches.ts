@@ -52,7 +52,7 @@ import {
   withCanonicalHash,
 } from './reuse.js';
 import { lockNamedVoices, speechRequest, type VoiceReference } from './speakers.js';
-import { checkTargets, type TargetCheck } from './targets.js';
+import { checkTargets, type TargetCheck, targetCheckOptions } from './targets.js';
 import { cloneSettings, voiceSettingsHash } from './voice-settings.js';
 
 // Lines canceled per transaction: each line also writes its webhook event, so a chunk holds
@@ -249,7 +249,7 @@ export async function createBatch(
   }
   if (body.webhook_url)
     checks.push({ kind: 'webhook', url: body.webhook_url, path: 'webhook_url' });
-  const problems = await checkTargets(checks, ctx.allowlists);
+  const problems = await checkTargets(checks, ctx.allowlists, targetCheckOptions(ctx.config));
   if (problems.length > 0) throw validationError(problems);
 
   let accepted: {
@@ -344,7 +344,7 @@ export async function createBatch(
     deliveries.push(...((await completeBatch(db, { tenantId, batchId })) ?? []));
     batch = (await getBatch(db, { tenantId, id: batchId })) ?? batch;
   }
-  await enqueueDeliveriesLogged(ctx.queues, deliveries, caller.log);
+  await enqueueDeliveriesLogged(ctx, deliveries, caller.log);
   return {
     replayed: false,
     resource: acceptedBatch(batch, {
@@ -437,7 +437,7 @@ export async function cancelBatch(ctx: AppContext, caller: Caller, id: string) {
       return { count: jobs.length, deliveries };
     });
     canceled += chunk.count;
-    await enqueueDeliveriesLogged(ctx.queues, chunk.deliveries, caller.log);
+    await enqueueDeliveriesLogged(ctx, chunk.deliveries, caller.log);
     if (chunk.count < CANCEL_CHUNK) break;
   }
   caller.log.info({ batchId: batch.id, canceled }, 'batch canceled');

@@ -30,7 +30,7 @@ import { type Accepted, requestHash } from './idempotency.js';
 import { assertPendingRoom } from './limits.js';
 import { completeReused, countReuse, type LineRow, planReuse, withCanonicalHash } from './reuse.js';
 import { lockNamedVoices, speechRequest } from './speakers.js';
-import { checkTargets } from './targets.js';
+import { checkTargets, targetCheckOptions } from './targets.js';
 
 export interface Caller {
   tenantId: string;
@@ -134,6 +134,7 @@ export async function createClone(
         : []),
     ],
     ctx.allowlists,
+    targetCheckOptions(ctx.config),
   );
   if (problems.length > 0) throw validationError(problems);
 
@@ -177,7 +178,7 @@ export async function createClone(
   if (reuse.length > 0) {
     countReuse(ctx, tenantId, reuse);
     caller.log.info({ cloneJobId: id, reusedFrom: job.reusedFrom }, 'clone reused stored audio');
-    await enqueueDeliveriesLogged(ctx.queues, deliveries, caller.log);
+    await enqueueDeliveriesLogged(ctx, deliveries, caller.log);
   } else {
     await enqueueSubmits(ctx.queues, [job], caller.log);
   }
@@ -228,6 +229,6 @@ export async function cancelClone(ctx: AppContext, caller: Caller, id: string) {
         []),
     );
   }
-  await enqueueDeliveriesLogged(ctx.queues, deliveries, caller.log);
+  await enqueueDeliveriesLogged(ctx, deliveries, caller.log);
   return cloneResource(done.job, null, { baseUrl: ctx.baseUrl });
 }

@@ -1,7 +1,8 @@
 import type { CloneJob } from '@voxline/db';
 import { enqueue, type Queues, submitJob } from '@voxline/queue';
-import { enqueueDeliveries } from '@voxline/webhooks';
+import { admitDeliveries } from '@voxline/webhooks';
 import type { FastifyBaseLogger as Logger } from 'fastify';
+import type { AppContext } from '../context.js';
 
 /**
  * Adds the submit step of each job's current run. Called after the rows committed: if Redis
@@ -30,15 +31,26 @@ export async function enqueueSubmits(
   }
 }
 
-/** Same policy for webhook deliveries: their reconciler re-queues pending ones. */
+/**
+ * Same policy for webhook deliveries: their reconciler re-queues pending ones. They go through
+ * their tenant's lane (WEBHOOK_MAX_PENDING_PER_TENANT queued; the rest wait in Postgres).
+ */
 export async function enqueueDeliveriesLogged(
-  queues: Queues,
+  ctx: Pick<AppContext, 'db' | 'queues' | 'redis' | 'config'>,
   deliveryIds: string[],
   log: Logger,
 ): Promise<void> {
   if (deliveryIds.length === 0) return;
   try {
-    await enqueueDeliveries(queues, deliveryIds);
+    await admitDeliveries(
+      {
+        db: ctx.db,
+        queues: ctx.queues,
+        redis: ctx.redis,
+        maxPending: ctx.config.WEBHOOK_MAX_PENDING_PER_TENANT,
+      },
+      deliveryIds,
+    );
   } catch (error) {
     log.warn(
       { err: error, deliveries: deliveryIds.length },

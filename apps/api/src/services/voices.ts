@@ -27,7 +27,7 @@ import { type Caller, idempotencyConflict } from './clones.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { enqueueSubmits } from './enqueue.js';
 import { type Accepted, requestHash } from './idempotency.js';
-import { checkTargets } from './targets.js';
+import { checkTargets, targetCheckOptions } from './targets.js';
 import { cloneSettings, voiceSettingsHash } from './voice-settings.js';
 import type { VoiceUpload } from './voice-upload.js';
 
@@ -71,6 +71,7 @@ export async function createVoice(
     const problems = await checkTargets(
       [{ kind: 'audio', url: body.audio, path: 'audio' }],
       ctx.allowlists,
+      targetCheckOptions(ctx.config),
     );
     if (problems.length > 0) throw validationError(problems);
   }

@@ -11,8 +11,9 @@ import {
 } from '@voxline/db';
 import { enqueue } from '@voxline/queue';
 import type { TaskResponse } from '@voxline/runninghub';
-import { completeBatch, enqueueDeliveries, recordCloneEvent } from '@voxline/webhooks';
+import { completeBatch, recordCloneEvent } from '@voxline/webhooks';
 import type { WorkerContext } from '../context.js';
+import { admitCommittedDeliveries } from '../deliveries.js';
 import {
   announceSettledVoice,
   voiceCloneFailed,
@@ -38,7 +39,7 @@ async function afterTerminal(
   job: CloneJob,
   deliveryIds: string[],
 ): Promise<void> {
-  await enqueueDeliveries(ctx.queues, deliveryIds);
+  await admitCommittedDeliveries(ctx, deliveryIds);
   if (!job.batchId) return;
   // Only a batch's last line finds it done: the others skip the transaction with one probe.
   if (await batchHasActiveLines(ctx.db, { tenantId: job.tenantId, batchId: job.batchId })) return;
@@ -46,7 +47,7 @@ async function afterTerminal(
     tenantId: job.tenantId,
     batchId: job.batchId,
   });
-  if (batchDeliveries) await enqueueDeliveries(ctx.queues, batchDeliveries);
+  if (batchDeliveries) await admitCommittedDeliveries(ctx, batchDeliveries);
 }
 
 /** Counts a task that ended, and what it cost, by kind, model and tenant. */

@@ -1,8 +1,9 @@
 import { type CloneJob, type Executor, markVoiceFailed, markVoiceReady } from '@voxline/db';
 import { encodeUpstreamVoiceId } from '@voxline/runninghub';
-import { enqueueDeliveries, recordVoiceEvent } from '@voxline/webhooks';
+import { recordVoiceEvent } from '@voxline/webhooks';
 import { isVoiceOfTask } from '../clone/task-kinds.js';
 import type { WorkerContext } from '../context.js';
+import { admitCommittedDeliveries } from '../deliveries.js';
 
 /** A voice whose clone just ended, to be announced once the transaction committed. */
 export interface SettledVoice {
@@ -63,6 +64,6 @@ export async function announceSettledVoice(
   settled: SettledVoice | null,
 ): Promise<void> {
   if (!settled) return;
-  await enqueueDeliveries(ctx.queues, settled.deliveries);
+  await admitCommittedDeliveries(ctx, settled.deliveries);
   await ctx.voiceWaiters.wakeAll(settled.voiceId);
 }
