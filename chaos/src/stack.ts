@@ -146,6 +146,11 @@ export class Stack {
       ADMIN_TOKEN: this.adminToken,
       LOG_LEVEL: 'info',
       HOST: '127.0.0.1',
+      // The stack's own folder store, removed with its logs, never the working directory's.
+      AUDIO_STORE: `file://${join(this.logDir, 'audio')}`,
+      // The scenarios drive one tenant hard on purpose: a request limit would turn their load
+      // into 429s and measure the limiter instead (tested in apps/api/test/limits.test.ts).
+      TENANT_REQUESTS_PER_MINUTE: '1000000',
     };
   }
 
