@@ -134,7 +134,7 @@ describe('/metrics', () => {
       limit: 3,
       submitQueue: api.queues.cloneSubmit,
     });
-    await slots.acquire(queued, 60_000);
+    await slots.hold(queued, 60_000);
 
     const after = await scrape(`Bearer ${ADMIN_TOKEN}`);
     const delta = (name: string) => (after.get(name) ?? 0) - (before.get(name) ?? 0);
@@ -146,6 +146,7 @@ describe('/metrics', () => {
     expect(delta('voxline_ambiguous_submits_recorded{policy="resubmit"}')).toBe(1);
     expect(delta('voxline_webhook_deliveries_pending{retrying="false"}')).toBe(1);
     expect(after.get('voxline_upstream_slots_in_use')).toBe(1);
+    expect(after.get('voxline_upstream_tasks_in_flight{account="default"}')).toBe(1);
     await slots.release(queued);
   });
 

@@ -4,6 +4,7 @@ import { createLogger } from '@voxline/logger';
 import { createMetrics } from '@voxline/metrics';
 import { startMetricsServer } from './metrics-server.js';
 import { startWorkers } from './runtime.js';
+import { refreshSlotMetrics } from './slot-metrics.js';
 import { resolveUpstream } from './upstream.js';
 
 let config: ReturnType<typeof loadConfig>;
@@ -43,9 +44,7 @@ const metricsServer =
     ? await startMetricsServer({
         tokens: config,
         metrics,
-        refresh: async () => {
-          metrics.slotsInUse.set(await runtime.context.slots.inUse());
-        },
+        refresh: () => refreshSlotMetrics(metrics, runtime.context.accounts),
         logger,
         host: config.HOST,
         port: config.WORKER_METRICS_PORT,

@@ -9,6 +9,7 @@ import { completeBatch, reconcileLanes } from '@voxline/webhooks';
 import { archiveJobLive, ensureRunningStep } from './clone/archive-jobs.js';
 import type { WorkerContext } from './context.js';
 import { admitCommittedDeliveries } from './deliveries.js';
+import { rebuildSlotWaiters } from './slot-rebuild.js';
 import { repairStuckVoices } from './voices/repair.js';
 
 const PAGE = 500;
@@ -19,6 +20,8 @@ export interface ReconcileReport {
   batchesCompleted: number;
   deliveriesRequeued: number;
   voicesRepaired: number;
+  /** Lines added back to the fair waiting lists (missing from Redis). */
+  slotWaitersAdded: number;
 }
 
 /**
@@ -27,7 +30,8 @@ export interface ReconcileReport {
  * BullMQ job (a running one its poll job, or its archive job once its result is stored); those
  * without one are queued again. Batches whose lines are all terminal are
  * finished, webhook deliveries whose job was lost are queued again, and voices left `cloning`
- * after their clone task ended take its outcome. Runs from a BullMQ job
+ * after their clone task ended take its outcome; the fair waiting lists are rebuilt from the
+ * queued lines and free slots handed over. Runs from a BullMQ job
  * scheduler, so one process does it at a time.
  */
 export async function reconcile(ctx: WorkerContext): Promise<ReconcileReport> {
@@ -37,6 +41,7 @@ export async function reconcile(ctx: WorkerContext): Promise<ReconcileReport> {
     batchesCompleted: 0,
     deliveriesRequeued: 0,
     voicesRepaired: 0,
+    slotWaitersAdded: 0,
   };
   const before = new Date(Date.now() - ctx.config.RECONCILE_GRACE_MS);
   let after = '00000000-0000-0000-0000-000000000000';
@@ -49,6 +54,8 @@ export async function reconcile(ctx: WorkerContext): Promise<ReconcileReport> {
     if (page.length < PAGE) break;
     after = page[page.length - 1]?.id ?? after;
   }
+
+  report.slotWaitersAdded = await rebuildSlotWaiters(ctx);
 
   for (const found of await findFinishedRunningBatches(ctx.db, { limit: 1_000 })) {
     const deliveries = await completeBatch(ctx.db, found);

@@ -8,12 +8,12 @@ import {
   createQueues,
   createRedis,
   redisTarget,
-  UpstreamSlots,
   VoiceWaiters,
 } from '@voxline/queue';
-import { priceList, RunningHubClient } from '@voxline/runninghub';
+import { priceList } from '@voxline/runninghub';
 import { publicBaseUrl } from '@voxline/webhooks';
 import { type Processor, Worker, type WorkerOptions } from 'bullmq';
+import { UpstreamAccounts } from './accounts.js';
 import { openWorkerAudio } from './audio.js';
 import { PollSchedule } from './clone/poll-schedule.js';
 import type { WorkerContext } from './context.js';
@@ -63,39 +63,28 @@ export async function startWorkers(options: StartOptions): Promise<WorkerRuntime
   });
   const redis = createRedis(redisTarget(config), 'worker');
   const queues = createQueues(redis, config.QUEUE_PREFIX);
-  const client = new RunningHubClient({
-    baseUrl: upstream.baseUrl,
-    apiKey: upstream.apiKey,
-    connectTimeoutMs: config.RUNNINGHUB_CONNECT_TIMEOUT_MS,
-    requestTimeoutMs: config.RUNNINGHUB_REQUEST_TIMEOUT_MS,
-    voiceMissingCodes: config.RUNNINGHUB_VOICE_MISSING_CODES,
-    onRequest: (info) => {
-      metrics.upstreamLatency.observe({ endpoint: info.endpoint }, info.durationMs / 1000);
-      metrics.upstreamRequests.inc({
-        endpoint: info.endpoint,
-        outcome: info.outcome,
-        code: info.errorCode ?? '',
-      });
-    },
+  const accounts = new UpstreamAccounts({
+    config,
+    db: dbHandle.db,
+    redis,
+    submitQueue: queues.cloneSubmit,
+    metrics,
+    upstream,
   });
   const context: WorkerContext = {
     config,
     db: dbHandle.db,
     redis,
     queues,
-    slots: new UpstreamSlots({
-      redis,
-      prefix: config.QUEUE_PREFIX,
-      limit: config.RUNNINGHUB_MAX_IN_FLIGHT,
-      submitQueue: queues.cloneSubmit,
-    }),
+    slots: accounts.shared.slots,
+    accounts,
     voiceWaiters: new VoiceWaiters(redis, config.QUEUE_PREFIX, queues.cloneSubmit),
     prices: priceList(config.RUNNINGHUB_PRICES),
     schedule: new PollSchedule(redis, config.QUEUE_PREFIX, {
       minMs: config.POLL_MIN_INTERVAL_MS,
       maxMs: config.POLL_MAX_INTERVAL_MS,
     }),
-    upstream: client,
+    upstream: accounts.shared.client,
     audio: { store: audio.store, options: audio.options },
     cloneEvents: { baseUrl: publicBaseUrl(config) },
     logger,
@@ -162,6 +151,8 @@ export async function startWorkers(options: StartOptions): Promise<WorkerRuntime
     });
   }
   await Promise.all(workers.map((w) => w.waitUntilReady()));
+  // Lines parked by a worker without fair shares would sleep their whole safety delay.
+  await accounts.shared.slots.promoteLegacyWaiters();
 
   let closing: Promise<void> | null = null;
   return {
@@ -181,7 +172,7 @@ export async function startWorkers(options: StartOptions): Promise<WorkerRuntime
           await Promise.all(workers.map((w) => w.close(true)));
         }
         await closeQueues(queues);
-        await client.close();
+        await accounts.close();
         await webhookProcessor.close();
         await audio.close();
         redis.disconnect();

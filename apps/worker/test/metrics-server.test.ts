@@ -70,7 +70,7 @@ describe("the worker's /metrics", () => {
   });
 
   it('answers the credentials the API takes, with the slots read at scrape time', async () => {
-    await slots.acquire('job-1', 60_000);
+    await slots.hold('job-1', 60_000);
     const scrape = await start({ METRICS_TOKEN, ADMIN_READONLY_TOKEN: VIEWER_TOKEN });
     for (const authorization of [
       `Bearer ${METRICS_TOKEN}`,

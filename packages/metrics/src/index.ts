@@ -105,6 +105,32 @@ export function createMetrics() {
       help: 'Upstream slots held by live leases',
       registers,
     }),
+    // Fair shares, per tenant (and account: a tenant's own key is its own account).
+    slotSeconds: new Counter({
+      name: 'voxline_slot_seconds_total',
+      help: 'Upstream slot time used, by tenant and account: counted when a task ends, its submit to its end',
+      labelNames: ['tenant', 'account'] as const,
+      registers,
+    }),
+    waitingLines: new Gauge({
+      name: 'voxline_slot_waiting_lines',
+      help: 'Lines waiting for an upstream slot, by tenant and account (fair shares)',
+      labelNames: ['tenant', 'account'] as const,
+      registers,
+    }),
+    slotWait: new Histogram({
+      name: 'voxline_slot_wait_seconds',
+      help: 'Time from a line queued to its submit, by tenant',
+      labelNames: ['tenant'] as const,
+      buckets: [0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600, 14400],
+      registers,
+    }),
+    tasksInFlight: new Gauge({
+      name: 'voxline_upstream_tasks_in_flight',
+      help: 'Upstream slots held by live leases, by account',
+      labelNames: ['account'] as const,
+      registers,
+    }),
     webhookAttempts: new Counter({
       name: 'voxline_webhook_attempts_total',
       help: 'Webhook delivery attempts by outcome',

@@ -6,12 +6,19 @@ import {
   cloneJobs,
   type Database,
   deadLetters,
+  upstreamAccounts,
   webhookDeliveries,
   webhookEndpoints,
 } from '@voxline/db';
 import type { Logger } from '@voxline/logger';
 import { type Metrics, stateMetrics } from '@voxline/metrics';
-import { type Queues, type RedisClient, slotsInUse } from '@voxline/queue';
+import {
+  DEFAULT_ACCOUNT,
+  fairWaitingByTenant,
+  type Queues,
+  type RedisClient,
+  slotsInUse,
+} from '@voxline/queue';
 import type { JobType } from 'bullmq';
 import { count, desc, eq, isNull, sql, sum } from 'drizzle-orm';
 import { within } from './within.js';
@@ -55,6 +62,8 @@ export interface ScraperDeps {
 interface RedisState {
   queues: Array<{ queue: string; counts: Record<string, number> }>;
   slotsInUse: number;
+  /** Per upstream account: tasks in flight and lines waiting per tenant (fair shares). */
+  accounts: Array<{ account: string; inUse: number; waiting: Map<string, number> }>;
 }
 
 interface PostgresState {
@@ -66,16 +75,26 @@ interface PostgresState {
 }
 
 async function readRedis(deps: ScraperDeps): Promise<RedisState> {
-  const [queues, slots] = await Promise.all([
+  // Tenants' own accounts (a small table), live or retired: a retired one drains its tasks.
+  const own = await deps.db.select({ id: upstreamAccounts.id }).from(upstreamAccounts);
+  const prefix = deps.config.QUEUE_PREFIX;
+  const [queues, slots, accounts] = await Promise.all([
     Promise.all(
       Object.values(deps.queues).map(async (queue) => ({
         queue: queue.name,
         counts: await queue.getJobCounts(...JOB_STATES),
       })),
     ),
-    slotsInUse(deps.redis, deps.config.QUEUE_PREFIX),
+    slotsInUse(deps.redis, prefix),
+    Promise.all(
+      [DEFAULT_ACCOUNT, ...own.map((a) => a.id)].map(async (account) => ({
+        account,
+        inUse: await slotsInUse(deps.redis, prefix, account),
+        waiting: await fairWaitingByTenant(deps.redis, prefix, account),
+      })),
+    ),
   ]);
-  return { queues, slotsInUse: slots };
+  return { queues, slotsInUse: slots, accounts };
 }
 
 async function readPostgres(db: Database): Promise<PostgresState> {
@@ -162,9 +181,19 @@ export function createScraper(deps: ScraperDeps) {
         }
       }
       deps.metrics.slotsInUse.set(redis.value.slotsInUse);
+      deps.metrics.tasksInFlight.reset();
+      deps.metrics.waitingLines.reset();
+      for (const { account, inUse, waiting } of redis.value.accounts) {
+        deps.metrics.tasksInFlight.set({ account }, inUse);
+        for (const [tenant, lines] of waiting) {
+          deps.metrics.waitingLines.set({ tenant, account }, lines);
+        }
+      }
       state.sourceUp.set({ source: 'redis' }, 1);
     } else {
       deps.metrics.slotsInUse.reset();
+      deps.metrics.tasksInFlight.reset();
+      deps.metrics.waitingLines.reset();
       state.sourceUp.set({ source: 'redis' }, 0);
       deps.logger.warn({ err: redis.reason }, 'metrics: Redis not read');
     }

@@ -48,7 +48,7 @@ export async function resolveAmbiguousSubmit(
   // The crashed attempt may have been accepted (and billed) upstream: it counts.
   const attempts = job.attempts + 1;
   if (policy === 'fail') {
-    await ctx.slots.release(slotHolder(job));
+    await (await ctx.accounts.get(job.upstreamAccount)).slots.release(slotHolder(job));
     await recordFailure(
       ctx,
       job,

@@ -35,6 +35,11 @@ export function taskShape(job: Pick<CloneJob, 'kind' | 'request'>): TaskShape {
   return { kind: job.kind, model: job.request.model, textLength: job.request.text.length };
 }
 
+/** Tasks of one kind, model and length bucket share an estimate: this names it. */
+export function shapeKey(task: TaskShape): string {
+  return `${task.kind}|${task.model}|${lengthBucket(task.textLength)}`;
+}
+
 export interface ScheduleBounds {
   minMs: number;
   maxMs: number;
@@ -52,7 +57,7 @@ export class PollSchedule {
   }
 
   private field(task: TaskShape): string {
-    return `${task.kind}|${task.model}|${lengthBucket(task.textLength)}`;
+    return shapeKey(task);
   }
 
   /** The expected task duration, or null before anything was observed. */

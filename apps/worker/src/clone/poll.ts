@@ -6,6 +6,7 @@ import {
   type ParsedPayloadOf,
   slotHolder,
   submitJob,
+  type UpstreamSlots,
 } from '@voxline/queue';
 import { isRunningHubError, type RunningHubError, type TaskResponse } from '@voxline/runninghub';
 import type { WorkerContext } from '../context.js';
@@ -54,8 +55,11 @@ export async function pollStep(
     job = adopted ?? (await getCloneJob(ctx.db, { tenantId: data.tenantId, id: data.cloneJobId }));
     if (!job) return done;
   }
+  // The account the task was submitted on, whatever the tenant's key is now.
+  const account = await ctx.accounts.get(job.upstreamAccount);
+  const slot: HeldSlot = { slots: account.slots, holder, submittedAt: data.submittedAt };
   if (job.status !== 'running' && job.status !== 'canceled') {
-    await ctx.slots.release(holder);
+    await account.slots.release(holder);
     return done;
   }
 
@@ -66,14 +70,14 @@ export async function pollStep(
   ctx.metrics.polls.inc({ trigger });
   let task: TaskResponse;
   try {
-    task = await ctx.upstream.queryTask(data.taskId);
+    task = await account.client.queryTask(data.taskId);
   } catch (error) {
     if (!isRunningHubError(error)) throw error;
     if (error.taskLost) {
       // Unknown or expired upstream: every further query would say so again. A resubmit may
       // pay for the line twice (the task may have run), so the line fails for a person to
       // judge, and a redrive submits it afresh.
-      return finish(ctx, job, holder, source, {
+      return finish(ctx, job, slot, source, {
         code: 'UPSTREAM_TASK_LOST',
         message: `upstream has no task ${data.taskId}: ${error.message}`,
         lastResponse: error.raw,
@@ -81,7 +85,7 @@ export async function pollStep(
     }
     const queryErrors = data.queryErrors + 1;
     if (error.kind === 'fatal' || queryErrors > ctx.config.POLL_MAX_QUERY_ERRORS) {
-      return finish(ctx, job, holder, source, {
+      return finish(ctx, job, slot, source, {
         code: error.code ?? 'QUERY_ERROR',
         message: error.message,
         lastResponse: error.raw,
@@ -96,7 +100,7 @@ export async function pollStep(
         Math.min(ctx.config.RETRY_MAX_DELAY_MS, 10_000),
       ),
     );
-    await ctx.slots.hold(holder, wait + ctx.config.SLOT_LEASE_MARGIN_MS);
+    await account.slots.hold(holder, wait + ctx.config.SLOT_LEASE_MARGIN_MS);
     return delay(wait, { ...data, queryErrors });
   }
 
@@ -104,22 +108,22 @@ export async function pollStep(
   if (!task.terminal) {
     if (elapsed > ctx.config.POLL_DEADLINE_MS) {
       // Best effort: there is no v2 cancel, and the task may well go on upstream.
-      await ctx.upstream.cancelTask(data.taskId);
-      return finish(ctx, job, holder, source, {
+      await account.client.cancelTask(data.taskId);
+      return finish(ctx, job, slot, source, {
         code: 'POLL_DEADLINE',
         message: `task still ${task.status} after ${Math.round(elapsed / 1000)} s`,
         lastResponse: task.raw,
       });
     }
     const wait = jitter(await pollDelay(ctx, job, elapsed));
-    await ctx.slots.hold(holder, wait + ctx.config.SLOT_LEASE_MARGIN_MS);
+    await account.slots.hold(holder, wait + ctx.config.SLOT_LEASE_MARGIN_MS);
     return delay(wait, { ...data, polls, queryErrors: 0 });
   }
 
   ctx.metrics.pollsPerTask.observe(polls);
   ctx.metrics.taskDuration.observe(elapsed / 1000);
   if (job.status === 'canceled') {
-    await ctx.slots.release(holder);
+    await releaseSlot(ctx, job, slot);
     await recordDroppedResult(ctx, job, task);
     return done;
   }
@@ -127,7 +131,7 @@ export async function pollStep(
   if (task.status === 'SUCCESS' && task.audio) {
     await ctx.schedule.observe(taskShape(job), observedDuration(task, elapsed, polls));
     // The task is done upstream: its slot is free while the audio is archived.
-    await ctx.slots.release(holder);
+    await releaseSlot(ctx, job, slot);
     await acceptResult(ctx, job, { ...task, audio: task.audio });
     return done;
   }
@@ -140,32 +144,46 @@ export async function pollStep(
           message: 'task succeeded without an audio URL',
           raw: task.raw,
         }
-      : ctx.upstream.failureOf(task);
+      : account.client.failureOf(task);
   if ('voiceMissing' in error && error.voiceMissing && job.kind === 'speech' && job.voiceId) {
-    await ctx.slots.release(holder);
+    await releaseSlot(ctx, job, slot);
     return voiceMissingTask(ctx, { ...job, voiceId: job.voiceId }, data, error, source);
   }
   if (error.kind !== 'fatal' && job.attempts < ctx.config.SUBMIT_MAX_ATTEMPTS) {
-    await ctx.slots.release(holder);
+    await releaseSlot(ctx, job, slot);
     await resubmit(ctx, job, { code: error.code ?? 'TASK_FAILED', message: error.message });
     return done;
   }
-  return finish(ctx, job, holder, source, {
+  return finish(ctx, job, slot, source, {
     code: error.code ?? 'TASK_FAILED',
     message: error.message,
     lastResponse: task.raw,
   });
 }
 
+/** The slot a running task holds, on the account it was submitted with. */
+interface HeldSlot {
+  slots: UpstreamSlots;
+  holder: string;
+  submittedAt: number;
+}
+
+/** The task ended upstream: its slot goes to the next line, and its tenant is charged the time. */
+async function releaseSlot(ctx: WorkerContext, job: CloneJob, slot: HeldSlot): Promise<void> {
+  await slot.slots.release(slot.holder);
+  const seconds = Math.max(0, Date.now() - slot.submittedAt) / 1000;
+  ctx.metrics.slotSeconds.inc({ tenant: job.tenantId, account: slot.slots.account }, seconds);
+}
+
 /** Fails the job for good (dead letter) and frees its slot; BullMQ is not to retry it. */
 async function finish(
   ctx: WorkerContext,
   job: CloneJob,
-  holder: string,
+  slot: HeldSlot,
   source: Source,
   failure: Failure,
 ): Promise<StepOutcome> {
-  await ctx.slots.release(holder);
+  await releaseSlot(ctx, job, slot);
   if (job.status === 'canceled') {
     await appendCloneJobEvent(ctx.db, {
       tenantId: job.tenantId,

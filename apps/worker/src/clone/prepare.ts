@@ -1,5 +1,6 @@
 import type { CloneJob } from '@voxline/db';
 import type { ParsedPayloadOf } from '@voxline/queue';
+import type { RunningHubClient } from '@voxline/runninghub';
 import type { WorkerContext } from '../context.js';
 import type { StepOutcome } from '../step-outcome.js';
 import { uploadReference } from './reference-upload.js';
@@ -18,16 +19,18 @@ export type Prepared =
 /**
  * What a task needs before it may take an upstream slot: a speech line its voice (a line whose
  * voice is still cloning waits here, holding no slot), the clone of an uploaded reference the
- * reference's upstream URL. Neither creates a task upstream, so neither holds a slot.
+ * reference's upstream URL (uploaded with `client`, the account the clone runs on). Neither
+ * creates a task upstream, so neither holds a slot.
  */
 export async function prepareSubmission(
   ctx: WorkerContext,
   job: CloneJob,
   bullJobId: string,
   data: ParsedPayloadOf<'cloneSubmit'>,
+  client: RunningHubClient,
 ): Promise<Prepared> {
   if (isSpeechJob(job)) return resolveSpeechVoice(ctx, job, bullJobId);
   if (isVoiceOfTask(job) && job.request.audio === '')
-    return uploadReference(ctx, job, data, bullJobId);
+    return uploadReference(ctx, client, job, data, bullJobId);
   return { kind: 'ready', job, voiceId: null, voxlineVoice: false };
 }

@@ -1,6 +1,6 @@
 import { getVoiceReference, setCloneRequestAudio } from '@voxline/db';
 import { catalog, type ParsedPayloadOf } from '@voxline/queue';
-import { isRunningHubError } from '@voxline/runninghub';
+import { isRunningHubError, type RunningHubClient } from '@voxline/runninghub';
 import type { WorkerContext } from '../context.js';
 import { backoffDelay } from '../step.js';
 import { delay, done, fail } from '../step-outcome.js';
@@ -14,10 +14,12 @@ import type { VoiceCloneJob } from './task-kinds.js';
  * task's request, so this submit and any retry of it send that URL. Each clone task (a re-clone
  * is a new one) uploads afresh: upstream's upload links are not known to last a week. A failed
  * upload is retried with backoff (uploads are not billed: no attempt is spent), up to
- * SUBMIT_MAX_ATTEMPTS times, then the task fails, and its voice with it.
+ * SUBMIT_MAX_ATTEMPTS times, then the task fails, and its voice with it. `client` is the account
+ * the clone runs on: an upload is that key's.
  */
 export async function uploadReference(
   ctx: WorkerContext,
+  client: RunningHubClient,
   job: VoiceCloneJob & { voiceId: string },
   data: ParsedPayloadOf<'cloneSubmit'>,
   bullJobId: string,
@@ -37,7 +39,7 @@ export async function uploadReference(
   }
   let downloadUrl: string;
   try {
-    ({ downloadUrl } = await ctx.upstream.uploadMedia(
+    ({ downloadUrl } = await client.uploadMedia(
       reference.bytes,
       reference.fileName,
       reference.contentType,

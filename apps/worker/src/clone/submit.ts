@@ -1,5 +1,11 @@
-import { type CloneJob, findArchivableResult, getCloneJob, transitionCloneJob } from '@voxline/db';
-import { catalog, type ParsedPayloadOf, slotHolder } from '@voxline/queue';
+import {
+  type CloneJob,
+  findArchivableResult,
+  getCloneJob,
+  getSlotScheduling,
+  transitionCloneJob,
+} from '@voxline/db';
+import { catalog, jobIds, type ParsedPayloadOf, slotHolder } from '@voxline/queue';
 import { isRunningHubError, type TaskResponse } from '@voxline/runninghub';
 import type { WorkerContext } from '../context.js';
 import { jitter } from '../step.js';
@@ -9,9 +15,11 @@ import { enqueueArchive, ensureRunningStep } from './archive-jobs.js';
 import { newCallbackTarget, promoteIfCalledBack } from './callbacks.js';
 import { pollDelay } from './poll-delay.js';
 import { clearFinishedPoll, enqueuePoll } from './poll-jobs.js';
+import { taskShape } from './poll-schedule.js';
 import { prepareSubmission } from './prepare.js';
 import { acceptResult } from './result.js';
 import { sendTask } from './send.js';
+import { lineAccount, slotWaiter } from './slot-waiter.js';
 import { submitErrorOutcome } from './submit-errors.js';
 import { requeueForMissingVoice } from './voice-missing.js';
 
@@ -44,31 +52,47 @@ export async function submitStep(
     if (resolved.kind !== 'resume') return resolved;
     job = resolved.job;
   }
-  if (job.status !== 'queued') return done;
+  if (job.status !== 'queued') {
+    await forgoGrant(ctx, job);
+    return done;
+  }
   // Only a redrive (a new run) can find a result already paid for.
   if (job.run > 1 && (await resumeArchive(ctx, job))) return done;
 
-  const prepared = await prepareSubmission(ctx, job, bullJobId, data);
-  if (prepared.kind === 'outcome') return prepared.outcome;
+  const scheduling = await getSlotScheduling(ctx.db, { tenantId: job.tenantId, id: job.id });
+  if (!scheduling) return done;
+  const account = await ctx.accounts.get(lineAccount(scheduling));
+  const { slots } = account;
+  const holder = slotHolder(job);
+
+  const prepared = await prepareSubmission(ctx, job, bullJobId, data, account.client);
+  // A slot granted while the line waited is of no use to a line that waits for its voice now
+  // or failed before submitting: it goes to the next line.
+  if (prepared.kind === 'outcome') {
+    await slots.forgo(holder);
+    return prepared.outcome;
+  }
   job = prepared.job;
   // Only a run that already submitted can have a poll job (see clearFinishedPoll).
   if (job.attempts > 0 && (await clearFinishedPoll(ctx, job)) === 'busy') {
     return delay(POLL_ENDING_WAIT_MS);
   }
 
-  const holder = slotHolder(job);
   const leaseMs = ctx.config.RUNNINGHUB_REQUEST_TIMEOUT_MS + ctx.config.SLOT_LEASE_MARGIN_MS;
-  if (!(await ctx.slots.acquire(holder, leaseMs))) {
+  const expectedMs = await ctx.schedule.estimate(taskShape(job));
+  const waiter = slotWaiter(job, bullJobId, scheduling, expectedMs);
+  if (!(await slots.acquire(waiter, leaseMs))) {
     ctx.metrics.slotWaits.inc({ reason: 'local_limit' });
-    const waiter = { bullJobId, priority: job.priority };
     // The park delay is only the safety net: a release promotes the job long before it.
     return park(jitter(ctx.config.SLOT_PARK_MS), () =>
-      ctx.slots.wait(waiter).catch((error: unknown) => {
+      slots.wait(waiter).catch((error: unknown) => {
         // Parked but not registered (Redis went away): the safety delay wakes the job.
         ctx.logger.warn({ err: error, jobId: job.id }, 'could not register as a slot waiter');
       }),
     );
   }
+
+  await forgoGrantsElsewhere(ctx, job, account.name);
 
   const callback = newCallbackTarget(ctx);
   const submitting = await transitionCloneJob(ctx.db, {
@@ -76,13 +100,22 @@ export async function submitStep(
     id: job.id,
     from: ['queued'],
     to: 'submitting',
-    // Each submission its own token: a late callback of an earlier one names no line any more.
-    ...(callback ? { set: { callbackTokenHash: callback.tokenHash } } : {}),
+    set: {
+      // Its poll, cancel and archive use this account's key and slots, whatever the tenant's
+      // key is by then.
+      upstreamAccount: account.name,
+      // Each submission its own token: a late callback of an earlier one names no line any more.
+      ...(callback ? { callbackTokenHash: callback.tokenHash } : {}),
+    },
   });
   if (!submitting) {
-    await ctx.slots.release(holder);
+    await slots.release(holder);
     return done;
   }
+  ctx.metrics.slotWait.observe(
+    { tenant: job.tenantId },
+    Math.max(0, Date.now() - job.updatedAt.getTime()) / 1000,
+  );
 
   const attempts = submitting.attempts + 1;
   // A speech line of a voxline voice: the upstream id it is sent with, which a "voice missing"
@@ -90,9 +123,16 @@ export async function submitStep(
   const upstreamVoiceId = prepared.voxlineVoice ? (prepared.voiceId ?? undefined) : undefined;
   let task: TaskResponse;
   try {
-    task = await sendTask(ctx, submitting, attempts, prepared.voiceId, callback?.webhookUrl);
+    task = await sendTask(
+      account.client,
+      ctx,
+      submitting,
+      attempts,
+      prepared.voiceId,
+      callback?.webhookUrl,
+    );
   } catch (error) {
-    await ctx.slots.release(holder);
+    await slots.release(holder);
     if (!isRunningHubError(error)) throw error;
     if (error.voiceMissing && submitting.voiceId && upstreamVoiceId) {
       const outcome = await requeueForMissingVoice(
@@ -116,7 +156,7 @@ export async function submitStep(
   if (task.terminal && task.status === 'SUCCESS' && task.audio) {
     // Seen in an official script: a submit can come back already finished. Running, then on
     // to the archive step as after a poll.
-    await ctx.slots.release(holder);
+    await slots.release(holder);
     const running = await transitionCloneJob(ctx.db, {
       tenantId: job.tenantId,
       id: job.id,
@@ -140,7 +180,7 @@ export async function submitStep(
   // submission is only the HTTP call itself.
   const submittedAt = Date.now();
   const firstPoll = await pollDelay(ctx, job, 0);
-  await ctx.slots.hold(holder, firstPoll + ctx.config.SLOT_LEASE_MARGIN_MS);
+  await slots.hold(holder, firstPoll + ctx.config.SLOT_LEASE_MARGIN_MS);
   await enqueuePoll(
     ctx,
     job,
@@ -168,6 +208,37 @@ export async function submitStep(
   // Once running, so a promoted poll finds the task recorded rather than adopting it.
   if (callback) await promoteIfCalledBack(ctx, job);
   return done;
+}
+
+/**
+ * A line that ended (canceled while it waited) may have been granted a slot on its way out, as
+ * the scheduler does not know rows: it goes to the next line, unless this run's task is still
+ * running upstream (a canceled line is polled until its task ends) and the slot is its own.
+ */
+async function forgoGrant(ctx: WorkerContext, job: CloneJob): Promise<void> {
+  if (!ctx.config.FAIR_SHARES) return;
+  const pollState = await ctx.queues.clonePoll.getJobState(jobIds.poll(job.id, job.run));
+  if (pollState !== 'unknown' && pollState !== 'completed' && pollState !== 'failed') return;
+  const scheduling = await getSlotScheduling(ctx.db, { tenantId: job.tenantId, id: job.id });
+  if (!scheduling) return;
+  const account = await ctx.accounts.get(lineAccount(scheduling));
+  await account.slots.forgo(slotHolder(job));
+}
+
+/**
+ * A line that waited on another account (its tenant's key changed meanwhile, or it moved from
+ * the shared account) may have been granted a slot there too: that one goes to the next line.
+ */
+async function forgoGrantsElsewhere(
+  ctx: WorkerContext,
+  job: CloneJob,
+  account: string,
+): Promise<void> {
+  if (!ctx.config.FAIR_SHARES) return;
+  const holder = slotHolder(job);
+  for (const other of await ctx.accounts.tenantAccounts(job.tenantId, account)) {
+    await other.slots.forgo(holder);
+  }
 }
 
 /**

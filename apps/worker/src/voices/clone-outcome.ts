@@ -1,4 +1,5 @@
 import { type CloneJob, type Executor, markVoiceFailed, markVoiceReady } from '@voxline/db';
+import { DEFAULT_ACCOUNT } from '@voxline/queue';
 import { encodeUpstreamVoiceId } from '@voxline/runninghub';
 import { recordVoiceEvent } from '@voxline/webhooks';
 import { isVoiceOfTask } from '../clone/task-kinds.js';
@@ -27,6 +28,7 @@ export async function voiceCloneSucceeded(
     voiceId: job.voiceId,
     cloneJobId: job.id,
     upstreamVoiceId: encodeUpstreamVoiceId(job.request.custom_voice_id, job.id, job.attempts),
+    account: job.upstreamAccount ?? DEFAULT_ACCOUNT,
     ttlMs: ctx.config.VOICE_UPSTREAM_TTL_MS,
   });
   if (!voice) return null;

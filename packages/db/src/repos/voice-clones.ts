@@ -3,10 +3,14 @@ import type { Executor } from '../client.js';
 import { newId } from '../ids.js';
 import { type CloneJob, cloneJobs, type VoiceCloneRequest } from '../schema/clone-jobs.js';
 import type { VoiceStatus } from '../schema/enums.js';
+import { tenants } from '../schema/tenants.js';
 import { voiceEvents } from '../schema/voice-events.js';
 import { type NewVoiceReference, voiceReferences } from '../schema/voice-references.js';
 import { type NewVoice, type Voice, voices } from '../schema/voices.js';
 import { insertCloneJobs } from './clone-jobs.js';
+
+// The deployment's shared account (DEFAULT_ACCOUNT in @voxline/queue, which db does not import).
+const DEFAULT_VOICE_ACCOUNT = 'default';
 
 /**
  * The custom_voice_id base voxline generates for a voice: `vx` and the voice id's hex digits.
@@ -95,9 +99,12 @@ export async function createVoiceWithClone(
   } & CloneTaskOptions,
 ): Promise<{ voice: Voice; job: CloneJob }> {
   const cloneJobId = newId();
+  // The tenant's current account (accountOf): its clone runs there, and markVoiceReady records
+  // the account it did run on.
+  const account = sql<string>`coalesce((select ${tenants.upstreamAccountId} from ${tenants} where ${tenants.id} = ${params.voice.tenantId}), ${DEFAULT_VOICE_ACCOUNT})`;
   const [inserted] = await tx
     .insert(voices)
-    .values({ ...params.voice, status: 'cloning', cloneJobId, clones: 1 })
+    .values({ ...params.voice, account, status: 'cloning', cloneJobId, clones: 1 })
     .returning();
   if (!inserted) throw new Error('voice insert returned nothing');
   if (params.reference) {

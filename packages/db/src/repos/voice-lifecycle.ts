@@ -75,6 +75,8 @@ export async function markVoiceReady(
     voiceId: string;
     cloneJobId: string;
     upstreamVoiceId: string;
+    /** The upstream account the clone ran on: the voice exists only for that key. */
+    account: string;
     ttlMs: number;
   },
 ): Promise<Voice | null> {
@@ -83,6 +85,7 @@ export async function markVoiceReady(
     .set({
       status: 'ready',
       upstreamVoiceId: params.upstreamVoiceId,
+      account: params.account,
       readyAt: sql`now()`,
       lastUsedAt: sql`now()`,
       expiresAt: sql`now() + make_interval(secs => ${params.ttlMs / 1000})`,
@@ -106,7 +109,11 @@ export async function markVoiceReady(
     kind: 'ready',
     from: 'cloning',
     to: 'ready',
-    detail: { cloneJobId: params.cloneJobId, upstreamVoiceId: params.upstreamVoiceId },
+    detail: {
+      cloneJobId: params.cloneJobId,
+      upstreamVoiceId: params.upstreamVoiceId,
+      account: params.account,
+    },
   });
   return voice;
 }

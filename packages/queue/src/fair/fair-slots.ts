@@ -40,6 +40,23 @@ export interface AcquireResult {
 // Waiters per rebuild script call: each call is one bounded reply and a short Redis pause.
 const REBUILD_CHUNK = 500;
 
+/** Lines waiting per tenant on one account, for readers that schedule nothing (metrics). */
+export async function fairWaitingByTenant(
+  redis: RedisClient,
+  prefix: string,
+  account: string = DEFAULT_ACCOUNT,
+): Promise<Map<string, number>> {
+  const keys = fairSlotKeys(prefix, account);
+  const out = new Map<string, number>();
+  for (const tenant of await redis.zrange(keys.tenants, 0, -1)) {
+    out.set(
+      tenant,
+      await redis.zlexcount(keys.waiting, `[${tenant}${SEPARATOR}`, `(${tenant}\u0001`),
+    );
+  }
+  return out;
+}
+
 /**
  * One upstream account's slots, shared fairly between tenants: the lease semaphore of
  * UpstreamSlots (same lease set, same limit and expiry rules) plus waiting lines per tenant,
@@ -54,13 +71,17 @@ export class FairSlots {
   private readonly grantLeaseMs: number;
   private readonly now: () => number;
   private readonly keyArgs: string[];
+  private readonly prefix: string;
+  private readonly account: string;
 
   constructor(options: FairSlotsOptions) {
     this.redis = options.redis;
+    this.prefix = options.prefix;
+    this.account = options.account ?? DEFAULT_ACCOUNT;
     this.limit = options.limit;
     this.grantLeaseMs = options.grantLeaseMs;
     this.now = options.now ?? Date.now;
-    this.keys = fairSlotKeys(options.prefix, options.account ?? DEFAULT_ACCOUNT);
+    this.keys = fairSlotKeys(options.prefix, this.account);
     this.keyArgs = keyList(this.keys);
   }
 
@@ -159,6 +180,11 @@ export class FairSlots {
   waiting(tenant?: string): Promise<number> {
     if (tenant === undefined) return this.redis.hlen(this.keys.jobs);
     return this.redis.zlexcount(this.keys.waiting, `[${tenant}${SEPARATOR}`, `(${tenant}\u0001`);
+  }
+
+  /** Lines waiting per tenant with any (metrics). */
+  waitingByTenant(): Promise<Map<string, number>> {
+    return fairWaitingByTenant(this.redis, this.prefix, this.account);
   }
 
   /** Tenants with waiting lines. */

@@ -8,6 +8,7 @@ export {
   type AcquireResult,
   FairSlots,
   type FairSlotsOptions,
+  fairWaitingByTenant,
   type Grant,
 } from './fair-slots.js';
 export { handOver } from './hand-over.js';

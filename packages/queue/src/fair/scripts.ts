@@ -52,10 +52,22 @@ local function drop(tenant, member, id)
   if not head(tenant) then redis.call('ZREM', tenants, tenant) end
 end
 
--- Registers a line unless it is already waiting or already holds a slot; 1 when added.
+-- Registers a line unless it is already waiting or already holds a slot; 1 when added. A line
+-- already waiting takes the new member: its cost is the latest estimate (lines that waited
+-- since before the first estimate of their kind carry the default until they ask again, or the
+-- reconciler's rebuild re-registers them).
 local function enqueue(tenant, id, holder, member, weight)
   redis.call('HSET', weights, tenant, weight)
-  if redis.call('HEXISTS', jobs, id) == 1 or redis.call('ZSCORE', leases, holder) then return 0 end
+  local old = redis.call('HGET', jobs, id)
+  if old then
+    if old ~= member and split(old)[1] == tenant then
+      redis.call('ZREM', waiting, old)
+      redis.call('ZADD', waiting, 0, member)
+      redis.call('HSET', jobs, id, member)
+    end
+    return 0
+  end
+  if redis.call('ZSCORE', leases, holder) then return 0 end
   redis.call('HSET', jobs, id, member)
   redis.call('ZADD', waiting, 0, member)
   if not redis.call('ZSCORE', tenants, tenant) then
