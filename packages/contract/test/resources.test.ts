@@ -207,10 +207,16 @@ describe('public resources', () => {
       lastUsedAt: later,
       expiresAt: later,
     };
-    roundTrips(
-      voiceResponse,
-      voiceResource(voice, { cost: { estimated: 6.24, actual: 3.12 }, preview: audio }),
+    const links = { baseUrl: 'https://voxline.example.com' };
+    const preview = voiceResource(
+      voice,
+      { cost: { estimated: 6.24, actual: 3.12 }, preview: { ...archived, cloneJobId: batch.id } },
+      links,
     );
+    roundTrips(voiceResponse, preview);
+    // An archived preview is linked at voxline's copy, like any clone's audio.
+    expect(preview.preview?.url).toBe(`https://voxline.example.com/v1/clones/${batch.id}/audio`);
+    expect(preview.preview?.upstream_url).toBe(archived.url);
     roundTrips(
       voiceResponse,
       voiceResource(
@@ -222,6 +228,7 @@ describe('public resources', () => {
           errorMessage: 'too short',
         },
         { cost: { estimated: 3.12, actual: null }, preview: null },
+        links,
       ),
     );
   });

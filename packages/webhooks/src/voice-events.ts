@@ -1,4 +1,4 @@
-import { voiceResource } from '@voxline/contract';
+import { type CloneViewOptions, voiceResource } from '@voxline/contract';
 import { type Executor, type Voice, viewOfVoice } from '@voxline/db';
 import { recordEvent } from './outbox.js';
 
@@ -12,7 +12,12 @@ export async function recordVoiceEvent(
   tx: Executor,
   voice: Voice,
   type: 'voice.ready' | 'voice.failed',
+  options: CloneViewOptions,
 ): Promise<string[]> {
   const view = await viewOfVoice(tx, voice);
-  return recordEvent(tx, { tenantId: voice.tenantId, type, data: voiceResource(voice, view) });
+  return recordEvent(tx, {
+    tenantId: voice.tenantId,
+    type,
+    data: voiceResource(voice, view, options),
+  });
 }

@@ -33,13 +33,13 @@ import type { VoiceUpload } from './voice-upload.js';
 
 const isUuid = (v: unknown): v is string => typeof v === 'string' && UUID_PATTERN.test(v);
 
-function resourceOf(view: VoiceView): VoiceResource {
-  return voiceResource(view.voice, view);
+function resourceOf(ctx: AppContext, view: VoiceView): VoiceResource {
+  return voiceResource(view.voice, view, { baseUrl: ctx.baseUrl });
 }
 
-async function replayVoice(db: Database, existing: Voice, hash: string) {
+async function replayVoice(ctx: AppContext, existing: Voice, hash: string) {
   if (existing.requestHash !== hash) throw idempotencyConflict();
-  return { replayed: true, resource: resourceOf(await viewOfVoice(db, existing)) };
+  return { replayed: true, resource: resourceOf(ctx, await viewOfVoice(ctx.db, existing)) };
 }
 
 /**
@@ -60,7 +60,7 @@ export async function createVoice(
   const hash = requestHash(upload ? { ...body, file_sha256: upload.sha256 } : body);
   if (idempotencyKey) {
     const existing = await findVoiceByIdempotencyKey(db, { tenantId, idempotencyKey });
-    if (existing) return replayVoice(db, existing, hash);
+    if (existing) return replayVoice(ctx, existing, hash);
   }
   if (!upload && body.audio === undefined) {
     throw validationError([
@@ -114,7 +114,7 @@ export async function createVoice(
   } catch (error) {
     if (idempotencyKey && isUniqueViolation(error, 'voices_tenant_idempotency_key_uq')) {
       const existing = await findVoiceByIdempotencyKey(db, { tenantId, idempotencyKey });
-      if (existing) return replayVoice(db, existing, hash);
+      if (existing) return replayVoice(ctx, existing, hash);
     }
     throw error;
   }
@@ -125,10 +125,11 @@ export async function createVoice(
   await enqueueSubmits(ctx.queues, [created.job], caller.log);
   return {
     replayed: false,
-    resource: voiceResource(created.voice, {
-      cost: { estimated: estimatedCost, actual: null },
-      preview: null,
-    }),
+    resource: voiceResource(
+      created.voice,
+      { cost: { estimated: estimatedCost, actual: null }, preview: null },
+      { baseUrl: ctx.baseUrl },
+    ),
   };
 }
 
@@ -136,7 +137,7 @@ export async function getVoiceResource(ctx: AppContext, caller: Caller, id: stri
   if (!UUID_PATTERN.test(id)) throw notFound('voice');
   const view = await getVoiceView(ctx.db, { tenantId: caller.tenantId, id });
   if (!view) throw notFound('voice');
-  return resourceOf(view);
+  return resourceOf(ctx, view);
 }
 
 export async function listVoiceResources(
@@ -154,7 +155,7 @@ export async function listVoiceResources(
   const page = rows.slice(0, query.limit);
   const last = page.at(-1);
   return {
-    data: (await viewsOfVoices(ctx.db, page)).map(resourceOf),
+    data: (await viewsOfVoices(ctx.db, page)).map((view) => resourceOf(ctx, view)),
     next_cursor: rows.length > query.limit && last ? encodeCursor('voices', last.id) : null,
   };
 }
@@ -176,7 +177,7 @@ export async function patchVoice(
     },
   });
   if (!voice) throw notFound('voice');
-  return resourceOf(await viewOfVoice(ctx.db, voice));
+  return resourceOf(ctx, await viewOfVoice(ctx.db, voice));
 }
 
 /** Soft delete: the row stays (its clones' cost and history), the voice is gone for the API. */

@@ -142,7 +142,7 @@ export async function recordFailure(
     return {
       failed,
       deliveries: await recordCloneEvent(tx, failed, ctx.cloneEvents),
-      voice: await voiceCloneFailed(tx, failed, failure),
+      voice: await voiceCloneFailed(tx, ctx, failed, failure),
     };
   });
   if (!outcome) return false;

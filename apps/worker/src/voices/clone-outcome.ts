@@ -32,7 +32,10 @@ export async function voiceCloneSucceeded(
     ttlMs: ctx.config.VOICE_UPSTREAM_TTL_MS,
   });
   if (!voice) return null;
-  return { voiceId: voice.id, deliveries: await recordVoiceEvent(tx, voice, 'voice.ready') };
+  return {
+    voiceId: voice.id,
+    deliveries: await recordVoiceEvent(tx, voice, 'voice.ready', ctx.cloneEvents),
+  };
 }
 
 /**
@@ -42,6 +45,7 @@ export async function voiceCloneSucceeded(
  */
 export async function voiceCloneFailed(
   tx: Executor,
+  ctx: WorkerContext,
   job: CloneJob,
   failure: { code: string; message: string },
 ): Promise<SettledVoice | null> {
@@ -54,7 +58,10 @@ export async function voiceCloneFailed(
     message: failure.message,
   });
   if (!voice) return null;
-  return { voiceId: voice.id, deliveries: await recordVoiceEvent(tx, voice, 'voice.failed') };
+  return {
+    voiceId: voice.id,
+    deliveries: await recordVoiceEvent(tx, voice, 'voice.failed', ctx.cloneEvents),
+  };
 }
 
 /**

@@ -16,7 +16,7 @@ export async function repairStuckVoices(ctx: WorkerContext): Promise<number> {
     const settled = await ctx.db.transaction((tx) =>
       job.status === 'succeeded'
         ? voiceCloneSucceeded(tx, ctx, job)
-        : voiceCloneFailed(tx, job, {
+        : voiceCloneFailed(tx, ctx, job, {
             code: job.errorCode ?? (job.status === 'canceled' ? 'CLONE_CANCELED' : 'CLONE_FAILED'),
             message: job.errorMessage ?? `the clone task ${job.id} ended ${job.status}`,
           }),

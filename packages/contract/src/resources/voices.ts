@@ -1,3 +1,4 @@
+import { audioResource, type CloneViewOptions } from './clones.js';
 import type { AudioResultRow, VoiceRow } from './rows.js';
 
 export const CURRENCY = 'CNY' as const;
@@ -19,7 +20,8 @@ export function costResource(cost: CostView) {
  */
 export function voiceResource(
   voice: VoiceRow,
-  view: { cost: CostView; preview: AudioResultRow | null },
+  view: { cost: CostView; preview: (AudioResultRow & { cloneJobId: string }) | null },
+  options: CloneViewOptions,
 ) {
   return {
     id: voice.id,
@@ -32,13 +34,8 @@ export function voiceResource(
       : { kind: 'upload' as const, url: null },
     settings: voice.settings,
     preview_text: voice.previewText,
-    preview: view.preview
-      ? {
-          url: view.preview.url,
-          type: view.preview.outputType,
-          url_expires_at: view.preview.urlExpiresAt?.toISOString() ?? null,
-        }
-      : null,
+    // The clone task's audio, linked like any clone's: voxline's copy outlives upstream's link.
+    preview: view.preview ? audioResource(view.preview.cloneJobId, view.preview, options) : null,
     cost: costResource(view.cost),
     clones: voice.clones,
     keep_alive: voice.keepAlive,

@@ -81,6 +81,24 @@ const usageResponse = z
   .nullable()
   .meta({ description: 'upstream usage and cost; null when upstream reported none' });
 
+// A clone's stored audio (also a voice's preview: the audio of its clone task).
+const audioResponse = z.looseObject({
+  url: z.string().meta({
+    description:
+      "voxline's copy (`GET /v1/clones/:id/audio`) once archived; upstream's link before",
+  }),
+  upstream_url: z.string().meta({ description: "upstream's link, which expires" }),
+  type: z.string().nullable(),
+  url_expires_at: z.string().nullable().meta({ description: "when upstream's link expires" }),
+  usage: usageResponse,
+  sha256: z.string().nullable().meta({ description: 'of the stored file (its ETag)' }),
+  bytes: z.number().int().nullable(),
+  format: z.string().nullable().meta({ description: 'read from the file: wav, mp3, …' }),
+  duration_ms: z.number().int().nullable(),
+  sample_rate: z.number().int().nullable(),
+  channels: z.number().int().nullable(),
+});
+
 export const cloneResponse = z.looseObject({
   id: z.string(),
   object: z.literal('clone'),
@@ -96,24 +114,7 @@ export const cloneResponse = z.looseObject({
   upstream_task_id: z.string().nullable(),
   // The clone shape first: a clone request also satisfies the looser speech shape.
   request: z.union([cloneRequest, speechRequest]),
-  audio: z
-    .looseObject({
-      url: z.string().meta({
-        description:
-          "voxline's copy (`GET /v1/clones/:id/audio`) once archived; upstream's link before",
-      }),
-      upstream_url: z.string().meta({ description: "upstream's link, which expires" }),
-      type: z.string().nullable(),
-      url_expires_at: z.string().nullable().meta({ description: "when upstream's link expires" }),
-      usage: usageResponse,
-      sha256: z.string().nullable().meta({ description: 'of the stored file (its ETag)' }),
-      bytes: z.number().int().nullable(),
-      format: z.string().nullable().meta({ description: 'read from the file: wav, mp3, …' }),
-      duration_ms: z.number().int().nullable(),
-      sample_rate: z.number().int().nullable(),
-      channels: z.number().int().nullable(),
-    })
-    .nullable(),
+  audio: audioResponse.nullable(),
   cost: costResponse.extend({
     saved: z.number().nullable().meta({
       description: 'for a line that reused stored audio: what it would have cost, in CNY',
@@ -188,8 +189,7 @@ export const voiceResponse = z.looseObject({
     language_boost: z.string().optional(),
   }),
   preview_text: z.string(),
-  preview: z
-    .object({ url: z.string(), type: z.string().nullable(), url_expires_at: z.string().nullable() })
+  preview: audioResponse
     .nullable()
     .meta({ description: 'the voice speaking its preview text, once a clone succeeded' }),
   cost: costResponse.meta({ description: 'its clones' }),
