@@ -101,7 +101,10 @@ describe('voices: clone once, then speech lines', () => {
         status: 'ready',
         upstream_voice_id: expectedId,
         cost: { estimated: 3.12, actual: 3.12, currency: 'CNY' },
-        preview: { url: expect.stringContaining('/files/') },
+        preview: {
+          url: expect.stringContaining(`/v1/clones/${voice.cloneJobId}/audio`),
+          upstream_url: expect.stringContaining('/files/'),
+        },
       },
     });
     // Line events carry the line's kind, voice and cost.
