@@ -7,7 +7,6 @@ import {
 } from '@voxline/contract';
 import {
   createVoiceWithClone,
-  type Database,
   findVoiceByIdempotencyKey,
   getVoiceView,
   listVoices,
