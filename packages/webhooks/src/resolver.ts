@@ -98,6 +98,8 @@ export function createHostResolver(options: HostResolverOptions): HostResolver {
     const family = (query: Promise<string[]>) =>
       query.catch((error: NodeJS.ErrnoException) => {
         if (error.code && NO_ANSWER.has(error.code)) return [];
+        // c-ares' own timeout is the same bound: it may fire a moment before the timer below.
+        if (error.code === 'ETIMEOUT') throw new DnsTimeoutError(host, options.timeoutMs);
         throw error;
       });
     try {
