@@ -16,10 +16,13 @@ import { dropDatabase, openDatabase, recreateDatabase } from './services/databas
 import { machineCpu } from './services/processes.js';
 import { adminRedis, deleteAllPrefixes } from './services/redis.js';
 import { acceptSuite } from './suites/accept.js';
+import { archiveSuite } from './suites/archive.js';
+import { callbacksSuite } from './suites/callbacks.js';
 import { costSuite } from './suites/cost.js';
 import { memorySuite } from './suites/memory.js';
 import { pipelineSuite } from './suites/pipeline.js';
 import { pollingSuite } from './suites/polling.js';
+import { reuseSuite } from './suites/reuse.js';
 import { scaleSuite } from './suites/scale.js';
 import { upstreamSuite } from './suites/upstream.js';
 import { sleep } from './util/wait.js';
@@ -32,6 +35,10 @@ const SUITES: Record<string, (ctx: BenchContext) => Promise<Section>> = {
   memory: memorySuite,
   scale: scaleSuite,
   cost: costSuite,
+  callbacks: callbacksSuite,
+  archive: archiveSuite,
+  reuse: reuseSuite,
+  fairness: (await import('./suites/fairness.js')).fairnessSuite,
 };
 
 const { values } = parseArgs({

@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cloneJobs } from '@voxline/db';
@@ -48,6 +48,8 @@ describe('voxline demo', () => {
       SIM_PORT: String(await freePort()),
       WORKER_METRICS_PORT: '0',
       SHUTDOWN_TIMEOUT_MS: '5000',
+      // Not the default ./data/audio under the directory the tests run in.
+      AUDIO_STORE: `file://${join(dir, 'store')}`,
     });
     try {
       await demo.waitForOutput(/serving; Ctrl-C stops everything/, 120_000);
@@ -59,6 +61,14 @@ describe('voxline demo', () => {
     const out = run.stdout;
     expect(out).toMatch(/cloning once from https:\/\/example\.com\/voices\/narrator\.wav/);
     expect(out).toMatch(/succeeded 4, failed 0, canceled 0/);
+    // Its audio downloaded from voxline's own copy, next to results.csv.
+    expect(out).toMatch(/4 audio files in .+ \(voxline download BATCH --out DIR\)/);
+    expect((await readdir(join(dir, 'audio'))).sort()).toEqual([
+      '1.wav',
+      '2.wav',
+      '3.wav',
+      '4.wav',
+    ]);
     const chars = lines.join('').length;
     const speech = (0.31 * chars) / 1000;
     const money = (n: number) => n.toFixed(n >= 1 ? 2 : 4).replace(/\./, '\\.');

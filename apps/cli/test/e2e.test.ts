@@ -120,7 +120,8 @@ describe('voxline enqueue --wait --json --out', () => {
         expect(row.cost_actual).toBe('');
       } else {
         expect(row.status).toBe('succeeded');
-        expect(row.audio_url).toMatch(new RegExp(`^${sim.url}/files/.+\\.wav\\?`));
+        // voxline's stored copy, not upstream's expiring link.
+        expect(row.audio_url).toBe(`${env.VOXLINE_API_URL}/v1/clones/${row.clone_id}/audio`);
         expect(row.error_code).toBe('');
         expect(Number(row.cost_actual)).toBeGreaterThan(0);
       }

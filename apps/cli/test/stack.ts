@@ -65,6 +65,8 @@ export async function startCliStack(
     LOG_LEVEL: 'warn',
     PORT: String(port),
     VOXLINE_API_URL: `http://127.0.0.1:${port}`,
+    // Where the clone resource's audio.url points (voxline's stored copy).
+    PUBLIC_BASE_URL: `http://127.0.0.1:${port}`,
   };
   const start = new CliProcess(
     ['start'],

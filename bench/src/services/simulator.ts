@@ -25,6 +25,8 @@ export async function startBenchSimulator(options: {
   maxInFlight: number;
   durations: Durations;
   seed?: number;
+  /** The base of the result links it hands out, when another server serves the files. */
+  publicUrl?: string;
 }): Promise<BenchSimulator> {
   let offset = 0;
   const handle = await startSimulator({
@@ -33,6 +35,7 @@ export async function startBenchSimulator(options: {
     durations: options.durations,
     seed: options.seed ?? 1,
     now: () => Date.now() + offset,
+    ...(options.publicUrl ? { publicUrl: options.publicUrl } : {}),
   });
   return {
     handle,

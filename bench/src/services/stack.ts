@@ -10,6 +10,8 @@ export interface StackTarget {
   databaseUrl: string;
   redisUrl: string;
   prefix: string;
+  /** The run's folder store (AUDIO_STORE), removed with the run. */
+  audioDir: string;
 }
 
 export const ADMIN_TOKEN = 'bench-admin-token-0123456789';
@@ -29,6 +31,8 @@ function baseEnv(target: StackTarget): Record<string, string> {
     REDIS_URL: target.redisUrl,
     QUEUE_PREFIX: target.prefix,
     HOST: '127.0.0.1',
+    // Never the default (./data/audio under whatever directory the process starts in).
+    AUDIO_STORE: `file://${target.audioDir}`,
   };
 }
 
@@ -51,7 +55,13 @@ export async function startApiProcess(
   const port = await freePort();
   const child = await startApi({
     name: 'api',
-    env: { ...baseEnv(target), PORT: String(port), AUDIO_URL_ALLOWLIST: AUDIO_HOST, ...extra },
+    env: {
+      ...baseEnv(target),
+      PORT: String(port),
+      PUBLIC_BASE_URL: `http://127.0.0.1:${port}`,
+      AUDIO_URL_ALLOWLIST: AUDIO_HOST,
+      ...extra,
+    },
     logFile: logPath('api'),
     killAfterMs: KILL_AFTER_MS,
   });

@@ -1,3 +1,4 @@
+import type { DbHandle } from '@voxline/db';
 import type { Redis } from 'ioredis';
 import { percentile } from '../util/stats.js';
 
@@ -41,7 +42,7 @@ export interface LagParts {
   schedule: number[];
   /** Start of that poll step − max(due, finish): waiting in a busy worker's queue. */
   queue: number[];
-  /** completed_at − start of the step: the query and the start of the success transaction. */
+  /** Result recorded − start of the step: the query and the transaction recording it. */
   step: number[];
 }
 
@@ -60,14 +61,20 @@ export function splitLag(
 
 export const p = (values: number[], pct: number) => percentile(values, pct);
 
-/** Lag parts of a batch's tasks (see splitLag), from the run's own prefix and the simulator. */
+/**
+ * Lag parts of a batch's tasks (see splitLag), from the run's own prefix and the simulator. The
+ * step ends when the poll recorded the result (`result_received`); the archive step that
+ * follows is StageParts' `archive`.
+ */
 export async function lagParts(
-  ctx: { redis: Redis },
+  ctx: { redis: Redis; db: DbHandle },
   prefix: string,
+  batchId: string,
   rows: Array<{ id: string; taskId: string | null; completedAt: number | null }>,
   tasks: Array<{ taskId: string; finishesAt: number | null }>,
 ): Promise<LagParts> {
   const timeline = await pollTimeline(ctx.redis, prefix);
+  const events = await eventTimes(ctx.db, batchId, ['result_received']);
   const byTask = new Map(tasks.map((t) => [t.taskId, t]));
   const items: Array<{
     finishesAt: number;
@@ -78,8 +85,9 @@ export async function lagParts(
   for (const row of rows) {
     const task = row.taskId ? byTask.get(row.taskId) : undefined;
     const poll = timeline.get(`poll-${row.id}-1`);
-    if (!task || task.finishesAt === null || row.completedAt === null || !poll) continue;
-    items.push({ finishesAt: task.finishesAt, completedAt: row.completedAt, ...poll });
+    const recorded = events.get(row.id)?.result_received;
+    if (!task || task.finishesAt === null || recorded === undefined || !poll) continue;
+    items.push({ finishesAt: task.finishesAt, completedAt: recorded, ...poll });
   }
   return splitLag(items);
 }
@@ -101,6 +109,98 @@ export function lagNote(runs: LagParts[]): string {
       'schedule',
     ),
     row('Queue: due (or finished, if later) until the poll step started', 'queue'),
-    row('Step: query upstream, start the success transaction', 'step'),
+    row('Step: query upstream, record the result', 'step'),
+  ].join('\n');
+}
+
+/**
+ * A line's lag in the parts the events of its history mark: upstream's end → the callback's
+ * arrival (`callback_received`, written by the API) → the poll step's query that confirmed the
+ * result (`result_received`, the slot is free from there) → the archive step's success
+ * (`completed_at`: stored, verified, succeeded).
+ */
+export interface StageParts {
+  /** finishesAt → callback_received (only lines a callback reached before the result). */
+  callback: number[];
+  /** callback_received → result_received: promote the poll, query, record the result. */
+  confirm: number[];
+  /** finishesAt → result_received: the whole lag of the poll that saw the result. */
+  seen: number[];
+  /** result_received → completed_at: the archive step (download, store, success). */
+  archive: number[];
+}
+
+/** The first time of each event kind per line of a batch, epoch ms. */
+export async function eventTimes(
+  db: DbHandle,
+  batchId: string,
+  kinds: string[],
+): Promise<Map<string, Record<string, number>>> {
+  const { rows } = await db.pool.query<{ id: string; kind: string; at: string }>(
+    `select e.clone_job_id as id, e.kind, (extract(epoch from min(e.created_at)) * 1000)::bigint as at
+       from clone_job_events e join clone_jobs j on j.id = e.clone_job_id
+      where j.batch_id = $1 and e.kind = any($2::text[])
+      group by 1, 2`,
+    [batchId, kinds],
+  );
+  const out = new Map<string, Record<string, number>>();
+  for (const row of rows) {
+    const entry = out.get(row.id) ?? {};
+    entry[row.kind] = Number(row.at);
+    out.set(row.id, entry);
+  }
+  return out;
+}
+
+export async function stageParts(
+  db: DbHandle,
+  batchId: string,
+  rows: Array<{ id: string; taskId: string | null; completedAt: number | null }>,
+  tasks: Array<{ taskId: string; finishesAt: number | null }>,
+): Promise<StageParts> {
+  const events = await eventTimes(db, batchId, ['callback_received', 'result_received']);
+  const byTask = new Map(tasks.map((t) => [t.taskId, t]));
+  const parts: StageParts = { callback: [], confirm: [], seen: [], archive: [] };
+  for (const row of rows) {
+    const task = row.taskId ? byTask.get(row.taskId) : undefined;
+    const e = events.get(row.id);
+    if (!task || task.finishesAt === null || row.completedAt === null || !e) continue;
+    const result = e.result_received;
+    const callback = e.callback_received;
+    if (result === undefined) continue;
+    parts.seen.push(result - task.finishesAt);
+    parts.archive.push(row.completedAt - result);
+    if (callback !== undefined && callback <= result) {
+      parts.callback.push(callback - task.finishesAt);
+      parts.confirm.push(result - callback);
+    }
+  }
+  return parts;
+}
+
+/** A markdown table of StageParts at p50 and p95, one column pair per labelled set of runs. */
+export function stageNote(title: string, sets: Array<{ label: string; parts: StageParts[] }>) {
+  const all = (parts: StageParts[], k: keyof StageParts) => parts.flatMap((r) => r[k]);
+  const rows: Array<[string, keyof StageParts]> = [
+    ['Upstream end → callback received by the API', 'callback'],
+    ['Callback received → result confirmed by the poll step (slot free)', 'confirm'],
+    ['Upstream end → result confirmed (the poll lag)', 'seen'],
+    ['Result confirmed → succeeded (archive: download, store, success transaction)', 'archive'],
+  ];
+  const header = `| Part | ${sets.map((s) => `${s.label}: p50 / p95 (ms) [n]`).join(' | ')} |`;
+  return [
+    title,
+    '',
+    header,
+    `|---|${sets.map(() => '---:').join('|')}|`,
+    ...rows.map(
+      ([label, k]) =>
+        `| ${label} | ${sets
+          .map((s) => {
+            const v = all(s.parts, k);
+            return `${fmtMs(p(v, 50))} / ${fmtMs(p(v, 95))} [${v.length}]`;
+          })
+          .join(' | ')} |`,
+    ),
   ].join('\n');
 }

@@ -1,10 +1,19 @@
+import type { CallbackStats } from '@voxline/runninghub-sim';
 import { type BenchContext, inRun } from '../context.js';
 import { type Figure, fmt, type Section, spread, table } from '../report.js';
 import { batchTimes, benchTenant } from '../services/database.js';
-import { runBatch, runQueues } from '../services/e2e.js';
+import { type CpuSplit, runBatch, runQueues } from '../services/e2e.js';
+import { startResultFiles } from '../services/files.js';
 import { SIM_KEY, type SimTaskView, startBenchSimulator } from '../services/simulator.js';
-import { startWorkerProcess } from '../services/stack.js';
-import { type LagParts, lagNote, lagParts } from '../services/timeline.js';
+import { startApiProcess, startWorkerProcess } from '../services/stack.js';
+import {
+  type LagParts,
+  lagNote,
+  lagParts,
+  type StageParts,
+  stageNote,
+  stageParts,
+} from '../services/timeline.js';
 import { narrationLines } from '../util/lines.js';
 import { mean, median, percentile } from '../util/stats.js';
 
@@ -29,7 +38,16 @@ export interface UtilisationRun {
   handoverMs: number;
   /** completed_at − finishesAt, per task, ms. */
   lagMs: number[];
+  /** Upstream queries per task of the measured batch (the simulator's count). */
+  queriesPerTask: number[];
+  /** The same for the warm-up batch, when there was one. */
+  warmUpQueriesPerTask: number[];
   parts: LagParts;
+  stages: StageParts;
+  /** Where the machine's CPU went during the measured batch. */
+  cpu: CpuSplit;
+  /** The simulator's callback counts (zero without callbacks). */
+  callbacks: CallbackStats;
   rejected421: number;
   failed: number;
 }
@@ -45,35 +63,62 @@ export function occupancy(tasks: SimTaskView[], slots: number, from: number, to:
   return busy / (slots * (to - from));
 }
 
+export interface UtilisationOptions {
+  slots: number;
+  tasks: number;
+  seed: number;
+  /**
+   * Submits carry a webhookUrl (RUNNINGHUB_CALLBACK_BASE_URL = a spawned API's address) and the
+   * simulator POSTs each task's end to it.
+   */
+  callbacks?: boolean;
+  /** Lines of an unmeasured batch run first (the schedule and the callback record warm up). */
+  warmUp?: number;
+}
+
 export async function utilisationRun(
   ctx: BenchContext,
-  options: { slots: number; tasks: number; seed: number },
+  options: UtilisationOptions,
 ): Promise<UtilisationRun> {
-  return inRun(ctx, `upstream-${options.slots}`, async (scope) => {
+  const label = `${options.callbacks ? 'callbacks' : 'upstream'}-${options.slots}`;
+  return inRun(ctx, label, async (scope) => {
+    // Result files come from memory, as from upstream's CDN: the simulator renders each one
+    // on download, in this process, which would slow the callbacks and answers it sends too.
+    const files = await startResultFiles();
+    scope.defer(() => files.close());
     const sim = await startBenchSimulator({
       maxInFlight: options.slots,
       durations: REALISTIC,
       seed: options.seed,
+      publicUrl: files.url,
     });
     scope.defer(() => sim.close());
-    const worker = scope.own(
-      await startWorkerProcess(scope.target, sim.url, {
-        env: { RUNNINGHUB_MAX_IN_FLIGHT: String(options.slots) },
-      }),
-    );
+    const env: Record<string, string> = { RUNNINGHUB_MAX_IN_FLIGHT: String(options.slots) };
+    if (options.callbacks) {
+      const api = await startApiProcess(scope.target);
+      scope.own(api.child);
+      env.RUNNINGHUB_CALLBACK_BASE_URL = api.url;
+    }
+    const worker = scope.own(await startWorkerProcess(scope.target, sim.url, { env }));
     const tenant = await benchTenant(ctx.db);
+    const queues = runQueues(ctx, scope);
+    const queries = (tasks: SimTaskView[]) => tasks.map((t) => t.queries);
+    let warmUpQueriesPerTask: number[] = [];
+    if (options.warmUp) {
+      const warm = narrationLines(options.warmUp, { seed: 500 + options.seed, tag: 'Warm' });
+      await runBatch(ctx, queues, { tenantId: tenant.id, texts: warm, workers: [worker] });
+      warmUpQueriesPerTask = queries(sim.handle.tasks());
+    }
+    const before = new Set(sim.handle.tasks().map((t) => t.taskId));
     const texts = narrationLines(options.tasks, { seed: options.seed });
-    const result = await runBatch(ctx, runQueues(ctx, scope), {
-      tenantId: tenant.id,
-      texts,
-      workers: [worker],
-    });
-    const label = sim.handle.keyLabel(SIM_KEY);
-    const tasks = sim.handle.tasks().filter((t) => t.key === label);
+    const result = await runBatch(ctx, queues, { tenantId: tenant.id, texts, workers: [worker] });
+    const simKey = sim.handle.keyLabel(SIM_KEY);
+    const tasks = sim.handle.tasks().filter((t) => t.key === simKey && !before.has(t.taskId));
     const byTask = new Map(tasks.map((t) => [t.taskId, t]));
     const lagMs: number[] = [];
     const rows = await batchTimes(ctx.db, result.batchId);
-    const parts = await lagParts(ctx, scope.prefix, rows, tasks);
+    const parts = await lagParts(ctx, scope.prefix, result.batchId, rows, tasks);
+    const stages = await stageParts(ctx.db, result.batchId, rows, tasks);
     for (const row of rows) {
       const task = row.taskId ? byTask.get(row.taskId) : undefined;
       if (task?.finishesAt != null && row.completedAt !== null) {
@@ -101,7 +146,12 @@ export async function utilisationRun(
       steadyOccupancy,
       handoverMs: idle / handovers,
       lagMs,
+      queriesPerTask: queries(tasks),
+      warmUpQueriesPerTask,
       parts,
+      stages,
+      cpu: result.cpu,
+      callbacks: stats.callbacks,
       rejected421: stats.rejected['421'] ?? 0,
       failed: result.failed,
     };
@@ -200,6 +250,8 @@ export async function upstreamSuite(ctx: BenchContext): Promise<Section> {
 bench process) allowing N tasks in flight, with task durations of ${REALISTIC.baseMs} ms + ${REALISTIC.perCharMs} ms
 per character (40–200 characters) times a log-normal factor (sigma ${REALISTIC.sigma}); default poll
 settings (POLL_MIN_INTERVAL_MS 1 s, POLL_MAX_INTERVAL_MS 30 s), nothing learned before the run.
+Result links are served from memory by a file server in the bench process (as by upstream's
+CDN); the archive step copies each into the run's folder store before the line succeeds.
 d is the mean of the simulator's actual task durations in that run (finishesAt − createdAt: a
 queued task holds a slot too), so N/d is the most any client could complete per second.
 *Throughput* counts from the start of queueing to the last \`completed_at\`, so it includes the
@@ -231,6 +283,13 @@ hand-over is the sum.`,
       ...plans.map(
         (plan) =>
           `N = ${plan.slots}: ${lagNote((results.get(plan.slots) ?? []).map((r) => r.parts))}`,
+      ),
+      stageNote(
+        "The lag to the result (the poll step's `result_received`, when the slot is freed) and from there through the archive step to `succeeded`, from each line's history:",
+        plans.map((plan) => ({
+          label: `N = ${plan.slots}`,
+          parts: (results.get(plan.slots) ?? []).map((r) => r.stages),
+        })),
       ),
     ],
   };

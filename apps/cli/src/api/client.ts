@@ -249,6 +249,31 @@ export class ApiClient {
     }
   }
 
+  /**
+   * `GET /v1/clones/:id/audio`: voxline's stored copy of a line's audio, as a streaming
+   * response (the caller reads or cancels its body). A refusal is thrown as the API's error.
+   */
+  async openCloneAudio(id: string, signal: AbortSignal): Promise<Response> {
+    const authorization = this.authorization('tenant') as string;
+    let response: Response;
+    try {
+      response = await fetch(`${this.baseUrl}/v1/clones/${encodeURIComponent(id)}/audio`, {
+        headers: { authorization, accept: 'audio/*, */*' },
+        signal,
+      });
+    } catch (error) {
+      if (signal.aborted) throw error;
+      throw new ApiError(
+        0,
+        'unreachable',
+        `cannot reach ${this.baseUrl} (${networkReason(error)})`,
+      );
+    }
+    if (!response.ok || !response.body)
+      throw this.errorFrom(response.status, await response.text());
+    return response;
+  }
+
   listBatchClones(id: string, cursor: string | null, limit = 1_000) {
     const query = new URLSearchParams({ limit: String(limit) });
     if (cursor) query.set('cursor', cursor);

@@ -1,26 +1,39 @@
-import { createWriteStream } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { Readable } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { setTimeout as sleep } from 'node:timers/promises';
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
-import type { ApiClient } from '../api/client.js';
+import { z } from 'zod';
+import { type ApiClient, ApiError } from '../api/client.js';
 import { apiClient, type GlobalOptions, interruption } from '../context.js';
 import { CliError, EXIT, note, printJson } from '../output.js';
 import { positiveInt } from './shared.js';
 
 const DEFAULT_CONCURRENCY = 4;
-// Result links are files of a few hundred KB; a minute covers a slow link, not a dead one.
+// Results are files of a few hundred KB; a minute covers a slow link, not a dead one.
 const FILE_TIMEOUT_MS = 60_000;
+// A file whose fetch broke off (a reset, an API restarting) is tried again, not reported.
+const FILE_ATTEMPTS = 3;
+const RETRYABLE_STATUS = new Set([0, 429, 502, 503, 504]);
 
 export interface AudioFile {
   /** The line's place in the batch, from 1. */
   line: number;
   ref: string | null;
+  cloneId: string;
+  /**
+   * The SHA-256 of voxline's stored copy, fetched with `GET /v1/clones/:id/audio`; null for
+   * audio stored before voxline kept copies, fetched from `url` (upstream's link) instead.
+   */
+  sha256: string | null;
+  bytes: number | null;
   url: string;
-  /** `<ref or line number>.<type>` */
+  /** `<ref or line number>.<format>` */
   name: string;
 }
 
@@ -28,10 +41,20 @@ export interface DownloadSummary {
   batchId: string;
   dir: string;
   written: AudioFile[];
+  /** Already in the folder with the same SHA-256: left as they are. */
+  skipped: AudioFile[];
   /** Lines without audio: not succeeded (yet), failed or canceled. */
   withoutAudio: number;
   failed: Array<{ line: number; ref: string | null; reason: string }>;
 }
+
+// What `download` reads of a clone's `audio` beyond the contract's url and type: the stored
+// file's digest, size and format (absent on audio from before voxline stored copies).
+const storedAudio = z.object({
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  bytes: z.number().int().nonnegative().nullish(),
+  format: z.string().nullish(),
+});
 
 // A ref is the caller's text: only what is safe in a file name on every system is kept.
 function safeName(ref: string | null): string | null {
@@ -39,14 +62,17 @@ function safeName(ref: string | null): string | null {
   return name ? name.slice(0, 120) : null;
 }
 
-function fileType(audio: { url: string; type?: unknown }): string {
-  if (typeof audio.type === 'string' && /^[a-z0-9]{1,5}$/i.test(audio.type)) {
-    return audio.type.toLowerCase();
+const EXTENSION = /^[a-z0-9]{1,5}$/i;
+
+/** The stored file's format, else the type upstream named, else the link's own extension. */
+function extension(audio: { url: string; type?: unknown; format?: unknown }): string {
+  for (const candidate of [audio.format, audio.type]) {
+    if (typeof candidate === 'string' && EXTENSION.test(candidate)) return candidate.toLowerCase();
   }
   return /\.([a-z0-9]{1,5})$/i.exec(new URL(audio.url).pathname)?.[1]?.toLowerCase() ?? 'bin';
 }
 
-/** Every line of the batch with audio, in line order (GET /v1/batches/:id/clones, paged). */
+/** Every succeeded line of the batch, in line order (GET /v1/batches/:id/clones, paged). */
 export async function listAudio(
   client: ApiClient,
   batchId: string,
@@ -60,43 +86,158 @@ export async function listAudio(
     const page = await client.listBatchClones(batchId, cursor);
     for (const clone of page.data) {
       line++;
-      if (!clone.audio) {
+      // A running line may already show upstream's result while voxline is still storing it.
+      if (!clone.audio || clone.status !== 'succeeded') {
         withoutAudio++;
         continue;
       }
-      const type = fileType(clone.audio);
+      const stored = storedAudio.safeParse(clone.audio);
+      const ext = extension(clone.audio as { url: string; type?: unknown; format?: unknown });
       const base = safeName(clone.ref) ?? String(line);
       // Two refs that clean up alike (or a ref that is another line's number) keep both files.
-      let name = `${base}.${type}`;
-      if (taken.has(name)) name = `${base}-${line}.${type}`;
+      let name = `${base}.${ext}`;
+      if (taken.has(name)) name = `${base}-${line}.${ext}`;
       taken.add(name);
-      files.push({ line, ref: clone.ref, url: clone.audio.url, name });
+      files.push({
+        line,
+        ref: clone.ref,
+        cloneId: clone.id,
+        sha256: stored.success ? stored.data.sha256 : null,
+        bytes: stored.success ? (stored.data.bytes ?? null) : null,
+        url: clone.audio.url,
+        name,
+      });
     }
     cursor = page.next_cursor;
   } while (cursor);
   return { files, withoutAudio };
 }
 
-/** Streams one file to disk (it appears whole or not at all); resolves with its size. */
-async function fetchTo(url: string, path: string, signal: AbortSignal): Promise<number> {
-  const res = await fetch(url, {
-    signal: AbortSignal.any([signal, AbortSignal.timeout(FILE_TIMEOUT_MS)]),
-  });
+async function sha256Of(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  await pipeline(createReadStream(path), hash);
+  return hash.digest('hex');
+}
+
+/** True when `path` already holds the stored file (same size, then same SHA-256). */
+async function alreadyThere(path: string, file: AudioFile): Promise<boolean> {
+  if (!file.sha256) return false;
+  const found = await stat(path).catch(() => null);
+  if (!found?.isFile()) return false;
+  if (file.bytes !== null && found.size !== file.bytes) return false;
+  return (await sha256Of(path)) === file.sha256;
+}
+
+class FetchError extends Error {
+  constructor(
+    message: string,
+    readonly retryable: boolean,
+  ) {
+    super(message);
+  }
+}
+
+function reasonOf(error: ApiError): FetchError {
+  if (error.status === 410) {
+    return new FetchError(
+      `HTTP 410: ${error.code === 'audio_purged' ? 'the audio was purged (AUDIO_RETENTION_DAYS)' : error.message}`,
+      false,
+    );
+  }
+  const status = error.status === 0 ? error.message : `HTTP ${error.status}: ${error.message}`;
+  return new FetchError(status, RETRYABLE_STATUS.has(error.status));
+}
+
+/** The line's audio as a response: voxline's copy with the tenant key, else upstream's link. */
+async function open(client: ApiClient, file: AudioFile, signal: AbortSignal): Promise<Response> {
+  if (file.sha256) {
+    try {
+      return await client.openCloneAudio(file.cloneId, signal);
+    } catch (error) {
+      if (error instanceof ApiError) throw reasonOf(error);
+      throw error;
+    }
+  }
+  // Never with the tenant key: this link is upstream's, not voxline's.
+  let res: Response;
+  try {
+    res = await fetch(file.url, { signal });
+  } catch (error) {
+    if (signal.aborted) throw error;
+    throw new FetchError((error as Error).message, true);
+  }
   if (!res.ok || !res.body) {
     await res.body?.cancel();
-    throw new Error(res.status === 410 ? 'HTTP 410: the link expired' : `HTTP ${res.status}`);
+    throw new FetchError(
+      res.status === 410 ? 'HTTP 410: the link expired' : `HTTP ${res.status}`,
+      RETRYABLE_STATUS.has(res.status),
+    );
   }
+  return res;
+}
+
+/**
+ * Streams one file to disk, hashing it on the way, and checks it against the stored SHA-256
+ * (it appears whole and verified, or not at all); resolves with its size.
+ */
+async function fetchTo(
+  client: ApiClient,
+  file: AudioFile,
+  path: string,
+  signal: AbortSignal,
+): Promise<number> {
+  const res = await open(
+    client,
+    file,
+    AbortSignal.any([signal, AbortSignal.timeout(FILE_TIMEOUT_MS)]),
+  );
   const partial = `${path}.partial`;
+  const hash = createHash('sha256');
+  let size = 0;
+  const digest = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      hash.update(chunk);
+      size += chunk.length;
+      done(null, chunk);
+    },
+  });
   try {
     await pipeline(
       Readable.fromWeb(res.body as WebReadableStream<Uint8Array>),
+      digest,
       createWriteStream(partial),
     );
+    const got = hash.digest('hex');
+    if (file.sha256 && got !== file.sha256) {
+      throw new FetchError(
+        `SHA-256 mismatch: got ${got}, the stored file has ${file.sha256}`,
+        true,
+      );
+    }
     await rename(partial, path);
-    return (await stat(path)).size;
+    return size;
   } catch (error) {
     await rm(partial, { force: true });
-    throw error;
+    if (error instanceof FetchError || signal.aborted) throw error;
+    // The body broke off mid-way (a reset, a timeout): worth another attempt.
+    throw new FetchError((error as Error).message, true);
+  }
+}
+
+async function fetchWithRetries(
+  client: ApiClient,
+  file: AudioFile,
+  path: string,
+  signal: AbortSignal,
+): Promise<number> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fetchTo(client, file, path, signal);
+    } catch (error) {
+      if (signal.aborted || !(error instanceof FetchError) || !error.retryable) throw error;
+      if (attempt >= FILE_ATTEMPTS) throw error;
+      await sleep(250 * 2 ** attempt, undefined, { signal });
+    }
   }
 }
 
@@ -107,7 +248,25 @@ export interface DownloadOptions {
   progress: boolean;
 }
 
-/** Writes a batch's audio files into `out`, `concurrency` at a time, with a progress bar. */
+function progressBar(): cliProgress.SingleBar {
+  return new cliProgress.SingleBar(
+    {
+      stream: process.stderr,
+      format: '{bar} {percentage}% {value}/{total} files | {mb} MB | {skipped} | {failures}',
+      barCompleteChar: '\u2588',
+      barIncompleteChar: '\u2591',
+      barsize: 24,
+      hideCursor: true,
+      fps: 5,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+}
+
+/**
+ * Writes a batch's audio files into `out`, `concurrency` at a time, with a progress bar; a file
+ * already there with the stored file's SHA-256 is left alone.
+ */
 export async function downloadBatch(
   client: ApiClient,
   batchId: string,
@@ -116,39 +275,39 @@ export async function downloadBatch(
   const dir = resolve(options.out);
   await mkdir(dir, { recursive: true });
   const { files, withoutAudio } = await listAudio(client, batchId);
-  const summary: DownloadSummary = { batchId, dir, written: [], withoutAudio, failed: [] };
-  const bar = options.progress
-    ? new cliProgress.SingleBar(
-        {
-          stream: process.stderr,
-          format: '{bar} {percentage}% {value}/{total} files | {mb} MB | {failures}',
-          barCompleteChar: '\u2588',
-          barIncompleteChar: '\u2591',
-          barsize: 24,
-          hideCursor: true,
-          fps: 5,
-        },
-        cliProgress.Presets.shades_classic,
-      )
-    : null;
-  bar?.start(files.length, 0, { mb: '0.0', failures: '0 failed' });
-  let next = 0;
+  const summary: DownloadSummary = {
+    batchId,
+    dir,
+    written: [],
+    skipped: [],
+    withoutAudio,
+    failed: [],
+  };
+  const bar = options.progress ? progressBar() : null;
   let bytes = 0;
+  const counts = () => ({
+    mb: (bytes / 1e6).toFixed(1),
+    skipped: `${summary.skipped.length} already there`,
+    failures: `${summary.failed.length} failed`,
+  });
+  bar?.start(files.length, 0, counts());
+  let next = 0;
   const worker = async () => {
     for (let file = files[next++]; file; file = files[next++]) {
       if (options.signal.aborted) return;
       const path = join(dir, file.name);
       try {
-        bytes += await fetchTo(file.url, path, options.signal);
-        summary.written.push(file);
+        if (await alreadyThere(path, file)) {
+          summary.skipped.push(file);
+        } else {
+          bytes += await fetchWithRetries(client, file, path, options.signal);
+          summary.written.push(file);
+        }
       } catch (error) {
         if (options.signal.aborted) return;
         summary.failed.push({ line: file.line, ref: file.ref, reason: (error as Error).message });
       }
-      bar?.increment(1, {
-        mb: (bytes / 1e6).toFixed(1),
-        failures: `${summary.failed.length} failed`,
-      });
+      bar?.increment(1, counts());
     }
   };
   try {
@@ -156,23 +315,26 @@ export async function downloadBatch(
   } finally {
     bar?.stop();
   }
-  summary.written.sort((a, b) => a.line - b.line);
-  summary.failed.sort((a, b) => a.line - b.line);
+  for (const list of [summary.written, summary.skipped, summary.failed]) {
+    list.sort((a, b) => a.line - b.line);
+  }
   return summary;
 }
 
 export function downloadCommand(program: Command): void {
   program
     .command('download')
-    .description("write a batch's audio files into a folder, named <ref or line number>.<type>")
+    .description("write a batch's audio files into a folder, named <ref or line number>.<format>")
     .argument('<batch-id>', 'the batch')
     .requiredOption('--out <dir>', 'the folder to write into (created if missing)')
     .option('--concurrency <n>', 'files downloaded at a time', positiveInt, DEFAULT_CONCURRENCY)
     .addHelpText(
       'after',
       `
-Lines without audio (failed, canceled, not done yet) are skipped and counted. Result links
-expire (about a day upstream): download soon after the batch completes.
+Files come from voxline's own copy (GET /v1/clones/:id/audio), checked against its SHA-256;
+a file already in the folder with that SHA-256 is left alone, so a re-run fetches only what is
+missing or different. Lines without audio (failed, canceled, not done yet) are skipped and
+counted.
 Examples:
   voxline download 0193c3d6-5c7e-7a51-9f0e-2b8f4c1d9e21 --out chapter1/`,
     )
@@ -199,25 +361,31 @@ Examples:
           return;
         }
         if (json) {
+          const entry = (f: AudioFile) => ({ line: f.line, ref: f.ref, file: f.name });
           printJson({
             batch_id: summary.batchId,
             dir: summary.dir,
-            files: summary.written.map((f) => ({ line: f.line, ref: f.ref, file: f.name })),
+            files: summary.written.map(entry),
+            skipped: summary.skipped.map(entry),
             without_audio: summary.withoutAudio,
             failed: summary.failed,
           });
         } else {
           console.log(`${summary.written.length} files written to ${summary.dir}`);
+          if (summary.skipped.length > 0) {
+            console.log(`${summary.skipped.length} files already there with the same SHA-256`);
+          }
           if (summary.withoutAudio > 0) {
             console.log(
               `${summary.withoutAudio} lines have no audio (failed, canceled or not done)`,
             );
           }
         }
+        const attempted = summary.failed.length + summary.written.length;
         if (summary.failed.length > 0) {
           throw new CliError(
             'download_failed',
-            `${summary.failed.length} of ${summary.failed.length + summary.written.length} files could not be downloaded`,
+            `${summary.failed.length} of ${attempted} files could not be downloaded`,
             summary.failed.slice(0, 20).map((f) => `line ${f.line}: ${f.reason}`),
           );
         }
