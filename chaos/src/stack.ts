@@ -210,7 +210,11 @@ export class Stack {
     return { id: body.tenant_id, key: body.api_key, webhookSecret: body.webhook_secret };
   }
 
-  /** Submits one batch through the API; returns its id once accepted. */
+  /**
+   * Submits one batch through the API; returns its id once accepted. One clone a line: every
+   * line is its own upstream task with its own voice id, which is what the scenarios count
+   * (duplicates, attempts) line by line; voices and speech lines are tested in apps/worker.
+   */
   async submitBatch(
     tenant: Tenant,
     texts: string[],
@@ -220,6 +224,7 @@ export class Stack {
       key: tenant.key,
       body: {
         voice: { audio: AUDIO_URL, custom_voice_id: VOICE_ID },
+        per_line_clone: true,
         lines: texts.map((text, i) => ({ text, ref: `line-${i}` })),
         ...(options.webhookUrl ? { webhook_url: options.webhookUrl } : {}),
       },

@@ -38,6 +38,7 @@ export async function holdBatchMidWrite(
       key: tenant.key,
       body: {
         voice: { audio: AUDIO_URL, custom_voice_id: VOICE_ID },
+        per_line_clone: true,
         lines: Array.from({ length: lines }, (_, i) => ({ text: `Mid-write line ${i + 1}.` })),
         metadata: { probe: PROBE },
       },

@@ -91,6 +91,7 @@ export async function postgresOutageScenario(
             key: tenant.key,
             body: {
               voice: { audio: AUDIO_URL, custom_voice_id: VOICE_ID },
+              per_line_clone: true,
               lines: [{ text: 'Sent during the outage.' }],
             },
           }),
@@ -162,6 +163,7 @@ export async function postgresOutageScenario(
           key: tenant.key,
           body: {
             voice: { audio: AUDIO_URL, custom_voice_id: VOICE_ID },
+            per_line_clone: true,
             lines: [{ text: 'Sent after the outage.' }],
           },
         });

@@ -118,6 +118,7 @@ async function redisScenario(
         key: tenant.key,
         body: {
           voice: { audio: AUDIO_URL, custom_voice_id: VOICE_ID },
+          per_line_clone: true,
           lines: narration(options.linesWhileDown, `${name} (Redis down)`).map((text) => ({
             text,
           })),
