@@ -90,7 +90,7 @@ FROM runtime AS worker
 COPY --from=assembled-worker /app/ ./
 USER node
 EXPOSE 9464
-CMD ["node", "apps/worker/dist/main.js"]
+CMD ["node", "--max-old-space-size=512", "apps/worker/dist/main.js"]
 
 # Last, so a plain `docker build .` is the API, as it was with the single image.
 FROM runtime AS api

@@ -8,6 +8,7 @@ import type { PriceList, RunningHubClient } from '@voxline/runninghub';
 import type { CloneViewOptions } from '@voxline/webhooks';
 import type { UpstreamAccounts } from './accounts.js';
 import type { PollSchedule } from './clone/poll-schedule.js';
+import type { SuccessRecorder } from './clone/successes.js';
 
 /** What every processor needs, built once per process by the runtime. */
 export interface WorkerContext {
@@ -29,6 +30,8 @@ export interface WorkerContext {
   upstream: RunningHubClient;
   /** Where results are copied (AUDIO_STORE), opened once per process, and how downloads go. */
   audio: { store: AudioStore; options: ArchiveOptions };
+  /** Ends lines succeeded, the archive steps that finish together in one transaction. */
+  successes: SuccessRecorder;
   /** How clone resources in webhook events are written (the API's public address). */
   cloneEvents: CloneViewOptions;
   logger: Logger;

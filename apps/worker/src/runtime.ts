@@ -16,6 +16,7 @@ import { type Processor, Worker, type WorkerOptions } from 'bullmq';
 import { UpstreamAccounts } from './accounts.js';
 import { openWorkerAudio } from './audio.js';
 import { PollSchedule } from './clone/poll-schedule.js';
+import { SuccessRecorder } from './clone/successes.js';
 import type { WorkerContext } from './context.js';
 import { scheduleMaintenance } from './maintenance-schedule.js';
 import {
@@ -86,6 +87,8 @@ export async function startWorkers(options: StartOptions): Promise<WorkerRuntime
     }),
     upstream: accounts.shared.client,
     audio: { store: audio.store, options: audio.options },
+    // Its groups run with the finished context, after this literal is assigned.
+    successes: new SuccessRecorder(() => context),
     cloneEvents: { baseUrl: publicBaseUrl(config) },
     logger,
     metrics,

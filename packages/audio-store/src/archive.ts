@@ -1,9 +1,10 @@
+import { pipeline } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { ArchiveError, urlForLog } from './archive-error.js';
 import { type Download, type DownloadOptions, downloadError, openDownload } from './download.js';
 import { createArchiveDispatcher, type TargetGuard } from './guard.js';
 import { assertValidKey } from './keys.js';
-import { type AudioFormat, readAudioMetadata, UnreadableAudioError } from './metadata.js';
+import { type AudioFormat, MetadataTap } from './metadata.js';
 import type { AudioStore } from './store.js';
 
 export interface ArchiveOptions {
@@ -52,8 +53,8 @@ function putFailure(error: unknown, store: AudioStore, url: string, download: Do
 
 /**
  * Copies the audio at `url` into `store` under `key`: streamed (never whole in memory), capped,
- * timed, through the SSRF guard, hashed on the way; then describes the stored file with
- * music-metadata. Every failure is an ArchiveError saying whether a retry can help (or the
+ * timed, through the SSRF guard, hashed and described (music-metadata: format, duration, rate,
+ * channels) on the way, in one pass over the bytes that are stored. Every failure is an ArchiveError saying whether a retry can help (or the
  * caller's own abort). A failed download leaves `key` as it was (a put is atomic); a stored file
  * that proves not to be audio is deleted.
  */
@@ -77,19 +78,24 @@ export async function archiveFromUrl(
     maxRedirects: options.maxRedirects ?? DEFAULT_MAX_REDIRECTS,
   };
   let source: Download;
-  let stored: { bytes: number; sha256: string };
   try {
     source = await openDownload(url, download);
   } catch (error) {
     await ownDispatcher?.close();
     throw error;
   }
+  const audioType = source.contentType?.startsWith('audio/') ? source.contentType : undefined;
+  const tap = new MetadataTap({ bytes: source.bytes, contentType: audioType ?? null });
+  let stored: { bytes: number; sha256: string };
   try {
-    const audioType = source.contentType?.startsWith('audio/') ? source.contentType : undefined;
-    stored = await store.put(key, source.body, {
-      signal,
-      ...(audioType ? { contentType: audioType } : {}),
-    });
+    stored = await store.put(
+      key,
+      pipeline(source.body, tap, () => {}),
+      {
+        signal,
+        ...(audioType ? { contentType: audioType } : {}),
+      },
+    );
   } catch (error) {
     source.body.destroy();
     throw putFailure(error, store, source.url, download);
@@ -97,24 +103,13 @@ export async function archiveFromUrl(
     await ownDispatcher?.close();
   }
   try {
-    const object = await store.get(key);
-    if (!object) throw new UnreadableAudioError(`nothing stored under ${key}`);
-    const metadata = await readAudioMetadata(object.body, {
-      bytes: object.totalBytes,
-      contentType: object.contentType,
-    });
-    return { key, sha256: stored.sha256, bytes: stored.bytes, ...metadata };
+    return { key, sha256: stored.sha256, bytes: stored.bytes, ...(await tap.metadata) };
   } catch (error) {
     await store.delete(key).catch(() => {});
-    if (error instanceof UnreadableAudioError) {
-      throw new ArchiveError('UNREADABLE_AUDIO', error.message, false, urlForLog(source.url), {
-        cause: error,
-      });
-    }
     throw new ArchiveError(
-      'STORE_FAILED',
-      `could not read the audio back from ${store.location}: ${String((error as Error).message)}`,
-      true,
+      'UNREADABLE_AUDIO',
+      (error as Error).message,
+      false,
       urlForLog(source.url),
       { cause: error },
     );

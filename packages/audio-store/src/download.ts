@@ -20,6 +20,8 @@ export interface Download {
   /** The body, capped at maxBytes: past it, it fails with ArchiveError TOO_LARGE. */
   body: Readable;
   contentType: string | null;
+  /** Its Content-Length, when the server sent one (undici holds the body to it). */
+  bytes: number | undefined;
   /** The URL the body came from, after redirects. */
   url: string;
 }
@@ -164,6 +166,7 @@ export async function openDownload(url: string, options: DownloadOptions): Promi
     return {
       body: Readable.from(capped(body, current, options), { objectMode: false }),
       contentType: header(headers, 'content-type') ?? null,
+      bytes: Number.isFinite(length) ? length : undefined,
       url: current,
     };
   }

@@ -1,6 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { mkdir, open, opendir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import {
+  type FileHandle,
+  mkdir,
+  open,
+  opendir,
+  readFile,
+  rename,
+  rm,
+  stat,
+} from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -50,15 +58,38 @@ export function createFileStore(root: string): AudioStore {
     }
   }
 
-  async function writeAtomically(path: string, write: (tempPath: string) => Promise<void>) {
-    const temp = join(root, TEMP_DIR, randomUUID());
-    await mkdir(join(root, TEMP_DIR), { recursive: true });
-    await mkdir(dirname(path), { recursive: true });
+  // Folders are made when a write finds them missing, not before every write: on a busy store
+  // that is two mkdir calls a file saved, and a folder someone removed is made again all the same.
+  async function openTemp(): Promise<{ path: string; file: FileHandle }> {
+    const path = join(root, TEMP_DIR, randomUUID());
     try {
-      await write(temp);
+      return { path, file: await open(path, 'wx') };
+    } catch (error) {
+      if (!isMissing(error)) throw error;
+      await mkdir(join(root, TEMP_DIR), { recursive: true });
+      return { path, file: await open(path, 'wx') };
+    }
+  }
+
+  async function moveInto(temp: string, path: string): Promise<void> {
+    try {
       await rename(temp, path);
     } catch (error) {
-      await rm(temp, { force: true });
+      if (!isMissing(error)) throw error;
+      await mkdir(dirname(path), { recursive: true });
+      await rename(temp, path);
+    }
+  }
+
+  /** `write` fills the temp file and closes it; the file then takes its final name. */
+  async function writeAtomically(path: string, write: (file: FileHandle) => Promise<void>) {
+    const temp = await openTemp();
+    try {
+      await write(temp.file);
+      await moveInto(temp.path, path);
+    } catch (error) {
+      await temp.file.close().catch(() => {});
+      await rm(temp.path, { force: true });
       throw error;
     }
   }
@@ -107,19 +138,20 @@ export function createFileStore(root: string): AudioStore {
       assertValidKey(key);
       const digest = new DigestStream();
       let sha256 = '';
-      await writeAtomically(audioPath(key), async (temp) => {
+      await writeAtomically(audioPath(key), async (file) => {
         // `flush`: on disk before the rename makes it visible, or a power cut after the rename
         // could leave the final name pointing at a file of zeros.
-        await pipeline(body, digest, createWriteStream(temp, { flags: 'wx', flush: true }), {
+        await pipeline(body, digest, file.createWriteStream({ flush: true }), {
           ...(options.signal ? { signal: options.signal } : {}),
         });
         sha256 = digest.sha256();
         // The sidecar lands first: a crash between the two renames leaves a sidecar without
         // audio, which `head` ignores, rather than audio without its hash.
         const sidecar: Sidecar = { sha256, contentType: options.contentType ?? null };
-        await writeAtomically(metaPath(key), (metaTemp) =>
-          writeFile(metaTemp, JSON.stringify(sidecar)),
-        );
+        await writeAtomically(metaPath(key), async (meta) => {
+          await meta.writeFile(JSON.stringify(sidecar));
+          await meta.close();
+        });
       });
       return { key, bytes: digest.bytes, sha256 };
     },

@@ -1,5 +1,5 @@
-import type { Readable } from 'node:stream';
-import { type IFormat, parseStream } from 'music-metadata';
+import { PassThrough, type Readable, Transform, type TransformCallback } from 'node:stream';
+import { type IFormat, type IMetadataEvent, parseStream } from 'music-metadata';
 
 export type AudioFormat = 'wav' | 'mp3' | 'flac' | 'ogg' | 'm4a' | 'aiff';
 
@@ -44,19 +44,45 @@ export class UnreadableAudioError extends Error {
 }
 
 /**
+ * A WAV's duration comes from its header (the data chunk's length): music-metadata then only
+ * skips the samples, copying every one of them through a buffer of its own. Once the header has
+ * given the four values, nothing later in the file can change them, so the samples need not
+ * reach the parser. Other containers (an MP3's duration is counted frame by frame) are read to
+ * the end.
+ */
+function settledBy(onSettled: () => void): (event: IMetadataEvent) => void {
+  let settled = false;
+  return ({ metadata: { format } }) => {
+    if (settled || format.container !== 'WAVE') return;
+    if (!format.duration || !format.sampleRate || !format.numberOfChannels) return;
+    settled = true;
+    onSettled();
+  };
+}
+
+/**
  * Reads format, duration, sample rate and channels with music-metadata. `duration: true` makes
  * it scan an MP3 without a Xing/Info header to the end instead of guessing from the bit rate.
  */
 export async function readAudioMetadata(
   body: Readable,
-  hints: { bytes: number; contentType?: string | null },
+  hints: { bytes?: number | undefined; contentType?: string | null },
+  /** Called once the rest of the file cannot change what is returned (see headerSuffices). */
+  onSettled?: () => void,
 ): Promise<AudioMetadata> {
   let parsed: Awaited<ReturnType<typeof parseStream>>;
   try {
     parsed = await parseStream(
       body,
-      { size: hints.bytes, ...(hints.contentType ? { mimeType: hints.contentType } : {}) },
-      { duration: true, skipCovers: true },
+      {
+        ...(hints.bytes !== undefined ? { size: hints.bytes } : {}),
+        ...(hints.contentType ? { mimeType: hints.contentType } : {}),
+      },
+      {
+        duration: true,
+        skipCovers: true,
+        ...(onSettled ? { observer: settledBy(onSettled) } : {}),
+      },
     );
   } catch (error) {
     throw new UnreadableAudioError(`not an audio file: ${String((error as Error).message)}`, {
@@ -84,4 +110,69 @@ export async function readAudioMetadata(
     sampleRate,
     channels: numberOfChannels,
   };
+}
+
+/**
+ * Passes a file's bytes through unchanged while music-metadata reads them on the side, so that a
+ * file is described as it is stored instead of being read back afterwards (a second pass over
+ * a local file, a second GET from S3). The parser reads at its own pace; when it falls behind,
+ * the bytes wait for it (at most one chunk is held), and once it has what it needs (it is done,
+ * or a WAV's header has said it all) it is fed no more. `metadata` settles when the parser does, whether or not the bytes have all passed.
+ */
+export class MetadataTap extends Transform {
+  readonly metadata: Promise<AudioMetadata>;
+  // One download chunk's worth: the parser is then a chunk behind at most.
+  readonly #feed = new PassThrough({ highWaterMark: 64 * 1024 });
+  #parsing = true;
+  #ended = false;
+  // A chunk held back until the parser drains the feed (or stops reading it).
+  #held: (() => void) | null = null;
+
+  constructor(hints: { bytes?: number | undefined; contentType?: string | null }) {
+    super();
+    this.metadata = readAudioMetadata(
+      this.#feed,
+      { bytes: hints.bytes, contentType: hints.contentType ?? null },
+      // The parser has all it needs: it reads what the feed holds, then finds its end.
+      () => {
+        this.#parsing = false;
+        if (!this.#feed.writableEnded) this.#feed.end();
+        this.#release();
+      },
+    ).finally(() => {
+      this.#parsing = false;
+      this.#release();
+    });
+    // Settled by the caller; a rejection must not count as unhandled before it looks.
+    this.metadata.catch(() => {});
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    // A parser that just finished has destroyed its feed before `#parsing` says so.
+    if (!this.#parsing || this.#feed.destroyed || this.#feed.write(chunk)) {
+      callback(null, chunk);
+      return;
+    }
+    this.#held = () => callback(null, chunk);
+    this.#feed.once('drain', () => this.#release());
+  }
+
+  override _flush(callback: TransformCallback): void {
+    this.#ended = true;
+    if (!this.#feed.writableEnded) this.#feed.end();
+    callback();
+  }
+
+  override _destroy(error: Error | null, callback: (error: Error | null) => void): void {
+    // Once every byte has passed, the parser may still be reading the last ones: left alone.
+    // Before that, the bytes stopped (a failed download): the parse ends too, and rejects.
+    if (!this.#ended) this.#feed.destroy(error ?? new Error('the file ended early'));
+    callback(error);
+  }
+
+  #release(): void {
+    const held = this.#held;
+    this.#held = null;
+    held?.();
+  }
 }

@@ -83,7 +83,7 @@ describe.each([
     await fixture?.close();
   });
 
-  it('stores a WAV byte-exact and reads its format from the stored file', async () => {
+  it('stores a WAV byte-exact and reads its format from the bytes it stores', async () => {
     const archived = await archiveFromUrl(
       fixture.store,
       't1/line-1.wav',

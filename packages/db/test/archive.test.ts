@@ -7,11 +7,12 @@ import {
   findArchivableResult,
   getAudioResult,
   getCloneJob,
+  getCloneJobWithResult,
   insertCloneJobs,
   listExpiredStorageKeys,
   markAudioPurged,
   newId,
-  setArchivedAudio,
+  setArchivedAudios,
   storeTaskResult,
   transitionCloneJob,
 } from '../src/index.js';
@@ -111,13 +112,12 @@ describe('the archive repository', () => {
     expect(replaced?.upstreamTaskId).toBe('2');
     // ...but never an archived one.
     expect(
-      await setArchivedAudio(db.db, { tenantId: stranger, cloneJobId: id, file: file('k') }),
-    ).toBeNull();
-    const archived = await setArchivedAudio(db.db, {
-      tenantId,
-      cloneJobId: id,
-      file: file(`${tenantId}/${id}-1.wav`),
-    });
+      await setArchivedAudios(db.db, [{ tenantId: stranger, cloneJobId: id, file: file('k') }]),
+    ).toEqual([]);
+    const [archived, ...others] = await setArchivedAudios(db.db, [
+      { tenantId, cloneJobId: id, file: file(`${tenantId}/${id}-1.wav`) },
+    ]);
+    expect(others).toEqual([]);
     expect(archived).toMatchObject({
       storageKey: `${tenantId}/${id}-1.wav`,
       bytes: 1234,
@@ -137,6 +137,57 @@ describe('the archive repository', () => {
     ).toBeNull();
   });
 
+  it('records the files of several jobs in one statement, skipping a job that is not the tenant’s', async () => {
+    const [a, b, theirs] = [await runningJob(), await runningJob(), await runningJob()];
+    for (const id of [a, b, theirs]) {
+      await storeTaskResult(db.db, {
+        tenantId,
+        cloneJobId: id,
+        task: task(id),
+        urlExpiresAt: new Date(Date.now() + 60_000),
+        actualCost: null,
+      });
+    }
+    const rows = await setArchivedAudios(db.db, [
+      { tenantId, cloneJobId: a, file: { ...file(`${tenantId}/a.wav`), bytes: 5_000_000_000 } },
+      { tenantId, cloneJobId: b, file: { ...file(`${tenantId}/b.mp3`), format: 'mp3' } },
+      { tenantId: stranger, cloneJobId: theirs, file: file(`${stranger}/x.wav`) },
+    ]);
+    expect(rows.map((r) => r.cloneJobId).sort()).toEqual([a, b].sort());
+    expect(await getAudioResult(db.db, { tenantId, cloneJobId: a })).toMatchObject({
+      storageKey: `${tenantId}/a.wav`,
+      // bigint: a file past 2^31 bytes keeps its size.
+      bytes: 5_000_000_000,
+      format: 'wav',
+      durationMs: 1500,
+      sampleRate: 16_000,
+      purgedAt: null,
+    });
+    expect((await getAudioResult(db.db, { tenantId, cloneJobId: b }))?.format).toBe('mp3');
+    expect((await getAudioResult(db.db, { tenantId, cloneJobId: theirs }))?.archivedAt).toBeNull();
+    expect(await setArchivedAudios(db.db, [])).toEqual([]);
+  });
+
+  it('reads a job with its result in one query, and nothing of another tenant’s', async () => {
+    const id = await runningJob();
+    expect(await getCloneJobWithResult(db.db, { tenantId, id })).toMatchObject({
+      job: { id, status: 'running' },
+      result: null,
+    });
+    await storeTaskResult(db.db, {
+      tenantId,
+      cloneJobId: id,
+      task: task('joined'),
+      urlExpiresAt: new Date(Date.now() + 60_000),
+      actualCost: null,
+    });
+    expect(await getCloneJobWithResult(db.db, { tenantId, id })).toMatchObject({
+      job: { id },
+      result: { cloneJobId: id, upstreamTaskId: 'joined' },
+    });
+    expect(await getCloneJobWithResult(db.db, { tenantId: stranger, id })).toBeNull();
+  });
+
   it('lists a shared stored file once for retention, and marks every row holding it purged', async () => {
     const [a, b, fresh] = [await runningJob(), await runningJob(), await runningJob()];
     const shared = `${tenantId}/shared.wav`;
@@ -148,11 +199,9 @@ describe('the archive repository', () => {
         urlExpiresAt: new Date(),
         actualCost: null,
       });
-      await setArchivedAudio(db.db, {
-        tenantId,
-        cloneJobId: id,
-        file: file(id === fresh ? `${tenantId}/fresh.wav` : shared),
-      });
+      await setArchivedAudios(db.db, [
+        { tenantId, cloneJobId: id, file: file(id === fresh ? `${tenantId}/fresh.wav` : shared) },
+      ]);
     }
     await db.db.execute(
       sql`update audio_results set archived_at = now() - interval '3 days'

@@ -72,6 +72,12 @@ export function createMetrics() {
       buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 120],
       registers,
     }),
+    successGroupSize: new Histogram({
+      name: 'voxline_success_group_lines',
+      help: 'Lines marked succeeded by one transaction: archive steps that finish while one commits share the next',
+      buckets: [1, 2, 5, 10, 20, 50, 100],
+      registers,
+    }),
     archiveBytes: new Counter({
       name: 'voxline_archive_bytes_total',
       help: 'Bytes of audio copied into the audio store',

@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, existsSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { WORKER_NODE_ARGS } from '@voxline/config';
 import { waitFor } from './wait.js';
 
 /** The built entry points that tests, chaos and bench run as real processes. */
@@ -190,7 +191,8 @@ export function startApi(options: Omit<NodeProcessOptions, 'script'>): Promise<N
 
 /** A worker, ready once it logs that it started (after its queues and metrics port are up). */
 export function startWorker(options: Omit<NodeProcessOptions, 'script'>): Promise<NodeProcess> {
-  return started({ ...options, script: ENTRY_POINTS.worker }, (worker) =>
+  const nodeArgs = [...WORKER_NODE_ARGS, ...(options.nodeArgs ?? [])];
+  return started({ ...options, nodeArgs, script: ENTRY_POINTS.worker }, (worker) =>
     worker.waitForOutput('"msg":"worker started"', 60_000),
   );
 }

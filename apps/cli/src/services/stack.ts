@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { type Config, ConfigError, loadConfig } from '@voxline/config';
+import { type Config, ConfigError, loadConfig, WORKER_NODE_ARGS } from '@voxline/config';
 import { CliError, reportError } from '../output.js';
 import { printLine } from '../watch/progress.js';
 import { serviceEnv } from './child-env.js';
@@ -239,7 +239,7 @@ export async function runStack(options: StackOptions): Promise<number> {
       if ((await Promise.race([simUp, supervisor.failure, stopRequested])) === 'stop') return;
     }
     supervisor.start('api', SERVICE_SCRIPTS.api, env);
-    supervisor.start('worker', SERVICE_SCRIPTS.worker, env);
+    supervisor.start('worker', SERVICE_SCRIPTS.worker, env, WORKER_NODE_ARGS);
     const ready = await Promise.race([
       waitReady(config, apiUrl, readiness.signal, options.readyTimeoutMs),
       supervisor.failure,

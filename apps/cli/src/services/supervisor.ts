@@ -44,8 +44,13 @@ export class Supervisor {
     process.once('exit', () => this.killAll());
   }
 
-  start(name: string, script: string, env: Record<string, string>): ChildProcess {
-    const child = spawn(process.execPath, [script], {
+  start(
+    name: string,
+    script: string,
+    env: Record<string, string>,
+    nodeArgs: readonly string[] = [],
+  ): ChildProcess {
+    const child = spawn(process.execPath, [...nodeArgs, script], {
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,

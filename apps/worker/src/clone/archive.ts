@@ -1,16 +1,15 @@
 import { ArchiveError, archiveFromUrl } from '@voxline/audio-store';
 import {
+  type ArchivedFile,
   type AudioResult,
   type CloneJob,
-  getAudioResult,
-  getCloneJob,
-  setArchivedAudio,
+  getCloneJobWithResult,
 } from '@voxline/db';
 import { catalog, type ParsedPayloadOf } from '@voxline/queue';
 import type { WorkerContext } from '../context.js';
 import { backoffDelay } from '../step.js';
 import { delay, done, fail, type StepOutcome } from '../step-outcome.js';
-import { recordFailure, recordSuccess } from './outcomes.js';
+import { recordFailure } from './outcomes.js';
 
 type ArchivePayload = ParsedPayloadOf<'cloneArchive'>;
 
@@ -39,46 +38,45 @@ function safePath(url: string): string {
  * guarded), records what the stored file is, then ends the line `succeeded` as a poll used to.
  * A download that may work later backs off as a step of its own, up to ARCHIVE_MAX_ATTEMPTS;
  * one that cannot, or the last, fails the line ARCHIVE_FAILED, redrivable without paying
- * upstream again while its link lives. A result already stored (a crash before the line was
- * marked) is not downloaded again.
+ * upstream again while its link lives. The file is recorded on the result row by the
+ * transaction that ends the line (SuccessRecorder): a crash in between stores it again under the
+ * same key, and a row that already has its file is not downloaded again.
  */
 export async function archiveStep(
   ctx: WorkerContext,
   bullJobId: string,
   data: ArchivePayload,
 ): Promise<StepOutcome> {
-  const job = await getCloneJob(ctx.db, { tenantId: data.tenantId, id: data.cloneJobId });
+  const line = await getCloneJobWithResult(ctx.db, {
+    tenantId: data.tenantId,
+    id: data.cloneJobId,
+  });
   // Gone, finished, canceled meanwhile, or a job of an earlier run: nothing to do.
-  if (!job || job.run !== data.run || job.status !== 'running') return done;
-  const result = await getAudioResult(ctx.db, { tenantId: job.tenantId, cloneJobId: job.id });
+  if (!line || line.job.run !== data.run || line.job.status !== 'running') return done;
+  const { job, result } = line;
   if (!result || result.upstreamTaskId !== job.upstreamTaskId) {
     ctx.logger.warn({ jobId: job.id }, 'archive step for a line without its result; left to poll');
     return done;
   }
-  let archived: AudioResult | null = result.archivedAt ? result : null;
-  if (!archived) {
+  let file: ArchivedFile | null = null;
+  if (!result.archivedAt) {
     const started = performance.now();
     try {
-      const file = await archiveFromUrl(
+      file = await archiveFromUrl(
         ctx.audio.store,
         storageKey(job, result),
         result.url,
         ctx.audio.options,
       );
-      ctx.metrics.archiveDuration.observe((performance.now() - started) / 1000);
-      ctx.metrics.archiveBytes.inc(file.bytes);
-      archived = await setArchivedAudio(ctx.db, {
-        tenantId: job.tenantId,
-        cloneJobId: job.id,
-        file,
-      });
     } catch (error) {
       // Anything else (our own shutdown's abort, a database outage) is left to BullMQ's retries.
       if (!(error instanceof ArchiveError)) throw error;
       return archiveFailed(ctx, job, bullJobId, data, error);
     }
+    ctx.metrics.archiveDuration.observe((performance.now() - started) / 1000);
+    ctx.metrics.archiveBytes.inc(file.bytes);
   }
-  await recordSuccess(ctx, job, archived ?? undefined);
+  await ctx.successes.record({ job, result, file });
   return done;
 }
 

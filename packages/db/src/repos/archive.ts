@@ -1,7 +1,7 @@
-import { and, eq, inArray, isNotNull, isNull, lt, sql } from 'drizzle-orm';
-import type { Executor } from '../client.js';
+import { and, eq, getTableColumns, inArray, isNotNull, isNull, lt, sql } from 'drizzle-orm';
+import type { Database, Executor } from '../client.js';
 import { type AudioResult, audioResults } from '../schema/audio-results.js';
-import { cloneJobs } from '../schema/clone-jobs.js';
+import { type CloneJob, cloneJobs } from '../schema/clone-jobs.js';
 import { getAudioResult, type SucceededTask } from './results.js';
 
 /** What the worker does to a result between upstream's SUCCESS and voxline's own copy of it. */
@@ -69,34 +69,92 @@ export interface ArchivedFile {
   channels: number;
 }
 
-/** Records voxline's copy of a job's result; null when the job is not the tenant's. */
-export async function setArchivedAudio(
+/** A job's stored file, to be recorded on its result row (see setArchivedAudios). */
+export interface ArchivedFileOf {
+  tenantId: string;
+  cloneJobId: string;
+  file: ArchivedFile;
+}
+
+/**
+ * Records voxline's copy of each job's result, in one statement whatever the count (the worker
+ * records the files of concurrent archive steps together). A job that is not its tenant's is
+ * skipped. Returns the rows written.
+ */
+export async function setArchivedAudios(
   db: Executor,
-  params: { tenantId: string; cloneJobId: string; file: ArchivedFile },
-): Promise<AudioResult | null> {
-  const { file } = params;
-  const [row] = await db
+  files: readonly ArchivedFileOf[],
+): Promise<AudioResult[]> {
+  if (files.length === 0) return [];
+  const column = <T>(pick: (f: ArchivedFileOf) => T) => sql.param(files.map(pick));
+  const v = sql.raw('v');
+  return db
     .update(audioResults)
     .set({
-      storageKey: file.key,
-      sha256: file.sha256,
-      bytes: file.bytes,
-      format: file.format,
-      contentType: file.contentType,
-      durationMs: file.durationMs,
-      sampleRate: file.sampleRate,
-      channels: file.channels,
+      storageKey: sql`${v}.key`,
+      sha256: sql`${v}.sha256`,
+      bytes: sql`${v}.bytes`,
+      format: sql`${v}.format`,
+      contentType: sql`${v}.content_type`,
+      durationMs: sql`${v}.duration_ms`,
+      sampleRate: sql`${v}.sample_rate`,
+      channels: sql`${v}.channels`,
       archivedAt: sql`now()`,
       purgedAt: null,
     })
+    .from(
+      sql`unnest(${column((f) => f.cloneJobId)}::uuid[], ${column((f) => f.tenantId)}::uuid[],
+                 ${column((f) => f.file.key)}::text[], ${column((f) => f.file.sha256)}::text[],
+                 ${column((f) => f.file.bytes)}::bigint[], ${column((f) => f.file.format)}::text[],
+                 ${column((f) => f.file.contentType)}::text[],
+                 ${column((f) => f.file.durationMs)}::integer[],
+                 ${column((f) => f.file.sampleRate)}::integer[],
+                 ${column((f) => f.file.channels)}::integer[])
+          as v(id, tenant_id, key, sha256, bytes, format, content_type, duration_ms,
+               sample_rate, channels)`,
+    )
     .where(
       and(
-        eq(audioResults.cloneJobId, params.cloneJobId),
-        sql`exists (select 1 from ${cloneJobs} where ${cloneJobs.id} = ${audioResults.cloneJobId}
-                    and ${cloneJobs.tenantId} = ${params.tenantId})`,
+        sql`${audioResults.cloneJobId} = ${v}.id`,
+        sql`exists (select 1 from ${cloneJobs} where ${cloneJobs.id} = ${v}.id
+                    and ${cloneJobs.tenantId} = ${v}.tenant_id)`,
       ),
     )
-    .returning();
+    .returning(getTableColumns(audioResults));
+}
+
+function prepareCloneJobWithResult(db: Database) {
+  return db
+    .select({ job: cloneJobs, result: audioResults })
+    .from(cloneJobs)
+    .leftJoin(audioResults, eq(audioResults.cloneJobId, cloneJobs.id))
+    .where(
+      and(
+        eq(cloneJobs.id, sql.placeholder('id')),
+        eq(cloneJobs.tenantId, sql.placeholder('tenantId')),
+      ),
+    )
+    .prepare('clone_job_with_result');
+}
+
+// Built once per database handle: drizzle's building of a query over two wide tables was most
+// of what the worker allocated per stored file, and Postgres then plans it once per connection.
+const cloneJobWithResult = new WeakMap<Database, ReturnType<typeof prepareCloneJobWithResult>>();
+
+/**
+ * A job and its result row (null when it has none yet), in one query: what the archive step
+ * starts from. Null when the job is not the tenant's.
+ */
+export async function getCloneJobWithResult(
+  db: Database,
+  params: { tenantId: string; id: string },
+): Promise<{ job: CloneJob; result: AudioResult | null } | null> {
+  let query = cloneJobWithResult.get(db);
+  if (!query) {
+    query = prepareCloneJobWithResult(db);
+    cloneJobWithResult.set(db, query);
+  }
+  const [row] = await query.execute(params);
   return row ?? null;
 }
 
