@@ -54,9 +54,10 @@ function putFailure(error: unknown, store: AudioStore, url: string, download: Do
 /**
  * Copies the audio at `url` into `store` under `key`: streamed (never whole in memory), capped,
  * timed, through the SSRF guard, hashed and described (music-metadata: format, duration, rate,
- * channels) on the way, in one pass over the bytes that are stored. Every failure is an ArchiveError saying whether a retry can help (or the
- * caller's own abort). A failed download leaves `key` as it was (a put is atomic); a stored file
- * that proves not to be audio is deleted.
+ * channels) on the way, in one pass over the bytes that are stored. Every failure is an
+ * ArchiveError saying whether a retry can help (or the caller's own abort). A failed download
+ * leaves `key` as it was (a put is atomic); a stored file that proves not to be audio is
+ * deleted.
  */
 export async function archiveFromUrl(
   store: AudioStore,

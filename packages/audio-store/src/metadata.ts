@@ -67,7 +67,7 @@ function settledBy(onSettled: () => void): (event: IMetadataEvent) => void {
 export async function readAudioMetadata(
   body: Readable,
   hints: { bytes?: number | undefined; contentType?: string | null },
-  /** Called once the rest of the file cannot change what is returned (see headerSuffices). */
+  /** Called once the rest of the file cannot change what is returned (see settledBy). */
   onSettled?: () => void,
 ): Promise<AudioMetadata> {
   let parsed: Awaited<ReturnType<typeof parseStream>>;
@@ -117,7 +117,8 @@ export async function readAudioMetadata(
  * file is described as it is stored instead of being read back afterwards (a second pass over
  * a local file, a second GET from S3). The parser reads at its own pace; when it falls behind,
  * the bytes wait for it (at most one chunk is held), and once it has what it needs (it is done,
- * or a WAV's header has said it all) it is fed no more. `metadata` settles when the parser does, whether or not the bytes have all passed.
+ * or a WAV's header has said it all) it is fed no more. `metadata` settles when the parser
+ * does, whether or not the bytes have all passed.
  */
 export class MetadataTap extends Transform {
   readonly metadata: Promise<AudioMetadata>;
