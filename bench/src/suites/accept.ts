@@ -157,7 +157,11 @@ export async function acceptSuite(ctx: BenchContext): Promise<Section> {
     ctx.log(`accept: run ${run}/${bigRuns}: ${requests * lines} lines in ${requests} requests`);
     big.push(
       await inRun(ctx, 'accept-big', async (scope) => {
-        const proc = await startApiProcess(scope.target);
+        // No worker drains these lines: the tenant must be allowed to hold all of them pending
+        // (TENANT_MAX_PENDING_LINES, 100,000 by default, would refuse the last request).
+        const proc = await startApiProcess(scope.target, {
+          TENANT_MAX_PENDING_LINES: String(requests * lines + 500),
+        });
         scope.own(proc.child);
         const client = { url: proc.url, key: await adminTenant(proc.url) };
         await postBatch(client, batchBody(narrationLines(500, { seed: 99, tag: 'Warm' })), 500);
